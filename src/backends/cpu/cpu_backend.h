@@ -1,0 +1,18 @@
+// The CPU backend: weights used in place from the mmap, activations in host
+// memory. reference = true runs the scalar float32 ops of ops_ref.h only.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace jetlm {
+
+struct CpuOptions {
+  bool reference = false;  // scalar float32 path only (jetlm eval --reference)
+  int n_threads = 0;       // 0: number of physical cores
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& opts);
+
+}  // namespace jetlm

@@ -1,0 +1,25 @@
+// Scalar float32 reference implementations of every backend op. They define
+// what the ops mean: the fast CPU kernels and the CUDA kernels are tested
+// against these on random inputs. Plain loops, float32 accumulation.
+#pragma once
+#include <cstdint>
+
+#include "backends/backend.h"
+
+namespace jetlm {
+namespace ref {
+
+void embed(const Weight& table, const int32_t* ids, int n, float* out);
+void rms_norm(const float* x, const float* w, float eps, int64_t rows, int64_t dim, float* out);
+void matmul(const Weight& w, const float* x, int n, float* y);
+void add_bias(float* y, const float* b, int n, int64_t dim);
+// freq_factors: host array of n_rot/2 values or null.
+void rope(float* x, int n, int n_head, int head_dim, const RopeParams& p, const float* freq_factors, const int32_t* pos);
+void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
+               const int32_t* pos, float* out);
+void glu(Glu kind, const float* gate, const float* up, int64_t n, float* out);
+float gelu_tanh(float x);
+float silu(float x);
+
+}  // namespace ref
+}  // namespace jetlm

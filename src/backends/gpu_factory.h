@@ -1,0 +1,19 @@
+// Creates the GPU backend of a CUDA build; in a build without CUDA (or on a
+// machine without a GPU) it throws one clear Error.
+#pragma once
+#include <memory>
+
+#include "backends/backend.h"
+
+namespace jetlm {
+
+struct GpuOptions {
+  int device = 0;
+  bool unified = false;  // read weights from the registered mmap instead of copying them
+};
+
+std::unique_ptr<Backend> make_gpu_backend(const GpuOptions& opts);
+// True when this build has a CUDA backend and a device is present.
+bool gpu_available();
+
+}  // namespace jetlm

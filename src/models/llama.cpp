@@ -1,0 +1,59 @@
+// llama and qwen2: pre-norm transformer blocks with RMSNorm, RoPE, grouped-
+// query attention and a SwiGLU feed-forward network. Qwen2 adds q/k/v biases
+// (bound as optional tensors) and rotates NEOX-style (hparams.rope_neox).
+#include "models/context.h"
+#include "models/forward.h"
+
+namespace jetlm {
+
+void forward_llama(Context& c, const Batch& b) {
+  const HParams& hp = c.model().hparams();
+  const int n = b.n;
+  const int64_t E = hp.n_embd;
+
+  AttnParams ap;
+  ap.n_head = hp.n_head;
+  ap.n_head_kv = hp.n_head_kv;
+  ap.head_dim_k = hp.head_dim_k;
+  ap.head_dim_v = hp.head_dim_v;
+  ap.scale = hp.attn_scale;
+
+  c.embed_batch(n, hp.embd_scale);
+  for (int il = 0; il < hp.n_layer; ++il) {
+    Backend& be = c.layer_backend(il);
+    const LayerWeights& w = c.layer(il);
+    Scratch& s = c.scratch(be);
+    float* x = c.enter_layer(il, n);
+
+    RopeParams rp;
+    rp.n_rot = hp.n_rot;
+    rp.freq_base = hp.rope_base;
+    rp.freq_scale = hp.rope_freq_scale;
+    rp.neox = hp.rope_neox;
+    rp.freq_factors = w.rope_freqs ? &w.rope_freqs : nullptr;
+
+    // Attention: h = norm(x); q, k, v = h W (+ b); rotate q, k; attend; x += att Wo.
+    be.rms_norm(x, &w.attn_norm, hp.norm_eps, n, E, s.h);
+    be.matmul(w.wq, s.h, n, s.q);
+    be.matmul(w.wk, s.h, n, s.k);
+    be.matmul(w.wv, s.h, n, s.v);
+    if (w.bq) be.add_bias(s.q, w.bq, n, w.wq.rows);
+    if (w.bk) be.add_bias(s.k, w.bk, n, w.wk.rows);
+    if (w.bv) be.add_bias(s.v, w.bv, n, w.wv.rows);
+    be.rope(s.q, n, hp.n_head, hp.head_dim_k, rp);
+    be.rope(s.k, n, hp.n_head_kv, hp.head_dim_k, rp);
+    be.attention(s.q, s.k, s.v, c.kv(il), ap, n, s.att);
+    be.matmul(w.wo, s.att, n, s.out);
+    be.add(x, s.out, n * E, x);
+
+    // Feed-forward: x += W_down (silu(h W_gate) * h W_up), h = norm(x).
+    be.rms_norm(x, &w.ffn_norm, hp.norm_eps, n, E, s.h);
+    be.matmul(w.w_gate, s.h, n, s.gate);
+    be.matmul(w.w_up, s.h, n, s.up);
+    be.glu(Glu::SiLU, s.gate, s.up, int64_t(n) * hp.n_ff, s.gate);
+    be.matmul(w.w_down, s.gate, n, s.out);
+    be.add(x, s.out, n * E, x);
+  }
+}
+
+}  // namespace jetlm

@@ -1,0 +1,60 @@
+// Text <-> token ids, driven only by the GGUF's tokenizer.ggml.* metadata.
+// Implementations: SentencePiece-style ("llama") and byte-level BPE ("gpt2").
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jetlm {
+
+class GgufFile;
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Builds the tokenizer the file describes; throws Error for an unknown
+  // tokenizer.ggml.model / .pre or malformed vocabulary arrays.
+  static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& file);
+
+  // Tokenize text. add_bos: prepend BOS when the vocabulary wants one
+  // (tokenizer.ggml.add_bos_token). parse_special: text such as "<|im_start|>"
+  // becomes its special token; otherwise it is tokenized as plain text.
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special) const = 0;
+
+  // The bytes of one token as they appear in the output text (byte tokens give
+  // their single byte, SentencePiece's U+2581 becomes a space; special tokens
+  // give their text only when render_special is true).
+  virtual std::string token_to_piece(int32_t id, bool render_special = false) const = 0;
+
+  // Decode a whole sequence (strips the leading space SentencePiece adds after BOS).
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+
+  virtual int32_t n_vocab() const = 0;
+  virtual int32_t bos_id() const = 0;  // -1 when none
+  virtual int32_t eos_id() const = 0;  // -1 when none
+  virtual int32_t eot_id() const = 0;  // -1 when none
+  virtual bool add_bos() const = 0;
+  // True for ids that end a turn (EOS, EOT, <end_of_turn>, <|im_end|>, <|eot_id|> ...).
+  virtual bool is_end_of_generation(int32_t id) const = 0;
+};
+
+// Streams token pieces to text without ever emitting half a UTF-8 character:
+// bytes are held back until the character they start is complete.
+class StreamDecoder {
+ public:
+  explicit StreamDecoder(const Tokenizer& tok) : tok_(tok) {}
+  // Returns the text that became complete with this token (may be empty).
+  std::string push(int32_t id);
+  // Whatever is still held back at the end (invalid sequences as U+FFFD).
+  std::string flush();
+
+ private:
+  const Tokenizer& tok_;
+  std::string pending_;
+  bool first_ = true;
+};
+
+}  // namespace jetlm
