@@ -28,4 +28,24 @@ void dequant_row_q6_k(const void* src, float* dst, int64_t n);
 void dequant_row_q8_k(const void* src, float* dst, int64_t n);
 void dequant_row_iq4_nl(const void* src, float* dst, int64_t n);
 
+// quant.cpp: plain floats and the 32-value formats.
+void quant_row_f32(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_f16(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_bf16(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q4_0(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q4_1(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q5_0(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q5_1(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q8_0(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q8_1(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_iq4_nl(const float* src, void* dst, int64_t n, const float* imatrix);
+
+// quant_kquants.cpp: the 256-value K formats.
+void quant_row_q2_k(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q3_k(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q4_k(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q5_k(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q6_k(const float* src, void* dst, int64_t n, const float* imatrix);
+void quant_row_q8_k(const float* src, void* dst, int64_t n, const float* imatrix);
+
 }  // namespace jetlm

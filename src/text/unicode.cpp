@@ -54,6 +54,13 @@ int utf8_valid_prefix(std::string_view s) {
   return len;
 }
 
+size_t utf8_bad_prefix_len(std::string_view s) {
+  // Grow the prefix while utf8_valid_prefix still calls it unfinished.
+  size_t k = 1;
+  while (k < s.size() && k < 4 && utf8_valid_prefix(s.substr(0, k + 1)) == 0) ++k;
+  return k;
+}
+
 uint32_t utf8_decode_at(std::string_view s, size_t pos, size_t len) {
   const auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(s[pos + k])); };
   switch (len) {

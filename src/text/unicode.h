@@ -26,10 +26,16 @@ void append_utf8(std::string& out, uint32_t cp);
 // valid character here (the caller replaces it).
 int utf8_valid_prefix(std::string_view s);
 
+// Length of the bytes at s[0] to replace by one U+FFFD when s does not start
+// with a complete character: the longest prefix that could still have begun
+// one (at least 1), as Unicode recommends and Python's decoder does.
+size_t utf8_bad_prefix_len(std::string_view s);
+
 // Copies text with every byte that is not part of a well-formed character
-// replaced by U+FFFD, the way llama.cpp's BPE path reads its input
-// (PCRE2 also refuses ill-formed UTF-8). Returns false when nothing changed
-// and out is left empty, so the common case costs no copy.
+// replaced by U+FFFD, the way llama.cpp's BPE path reads broken sequences
+// (it lets overlong forms and surrogates through; PCRE2 cannot take those,
+// so here they are replaced too). Returns false when nothing changed and out
+// is left empty, so the common case costs no copy.
 bool sanitize_utf8(std::string_view text, std::string& out);
 
 // GPT-2 byte-level BPE shows every byte as a printable character: bytes that

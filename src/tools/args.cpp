@@ -1,5 +1,6 @@
 #include "tools/args.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -109,6 +110,7 @@ bool Args::parse(int argc, char** argv) {
         value = argv[++i];
       }
       o->value = value;
+      o->all.push_back(value);
     } else {
       positional_.push_back(a);
     }
@@ -141,6 +143,12 @@ std::vector<std::string> Args::get_list(const std::string& name) const {
   const std::string v = get(name);
   if (v.empty()) return {};
   return split(v, ',');
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  const Opt* o = find(name);
+  if (!o) throw Error(str_cat("internal: option ", name, " not declared for ", command_));
+  return o->all;
 }
 
 std::vector<int64_t> Args::get_int_list(const std::string& name) const {

@@ -33,6 +33,8 @@ class Args {
   // Comma-separated lists (llama-bench style): "1,2,3".
   std::vector<std::string> get_list(const std::string& name) const;
   std::vector<int64_t> get_int_list(const std::string& name) const;
+  // Every value of an option given several times (--stop A --stop B), in order.
+  std::vector<std::string> get_all(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
   std::string help_text() const;
@@ -41,6 +43,7 @@ class Args {
   struct Opt {
     std::vector<std::string> names;
     std::string metavar, help, value;
+    std::vector<std::string> all;  // every value given, in order
     bool is_flag = false, given = false;
   };
   Opt* find(const std::string& name);

@@ -5,6 +5,10 @@ namespace jetlm {
 static const Command kCommands[] = {
     {"eval", "write the logits of a token sequence (for checking against references)", cmd_eval},
     {"info", "print a model's architecture, tensors and memory needs", cmd_info},
+    {"quantize", "convert a model to another type with llama.cpp's mixing rules (Q4_K_M, Q8_0, ...)", cmd_quantize},
+    {"synth", "write a random-weight model with a real model's shapes (for tests and benchmarks)", cmd_synth},
+    {"tokenize", "print the token ids of a text", cmd_tokenize},
+    {"template", "render a chat template for a conversation (as transformers does)", cmd_template},
 };
 
 const Command* commands() { return kCommands; }

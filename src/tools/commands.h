@@ -16,6 +16,10 @@ struct Command {
 int cmd_eval(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_info(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);
+int cmd_synth(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_template(int argc, char** argv);
 
 // All subcommands, in the order `jetlm --help` lists them.
 const Command* commands();

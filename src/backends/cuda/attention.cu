@@ -1,0 +1,362 @@
+// Attention over the KV cache, in two launches:
+//  1. head_prep: per head of q and k, the optional RMSNorm (Gemma's q/k norms)
+//     and RoPE at the token's position (read from device memory, so a captured
+//     decode graph stays valid as positions advance); k and v go to the cache.
+//  2. attention: grid (splits, kv heads, tokens). Each block takes the query
+//     heads of one kv head (GQA: K and V are read once for the group), walks
+//     its share of the sequence in chunks of 128 positions with an online
+//     softmax, and the last block of each (token, kv head) to finish combines
+//     the splits (flash-decoding without a second launch). Positions past the
+//     token's own (causal) or before its window (sliding-window layers) are
+//     never read.
+#include <string>
+
+#include "backends/cuda/device_common.cuh"
+
+namespace jetlm {
+namespace cuda {
+
+namespace {
+
+const int kChunk = 128;     // positions per chunk = threads per block
+const int kPrepWarps = 8;
+
+__global__ void head_prep_kernel(const HeadPrepArgs a) {
+  extern __shared__ float sh[];
+  pdl_trigger();
+  pdl_wait();
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int t = blockIdx.x;
+  const int hmax = a.head_dim > a.head_dim_v ? a.head_dim : a.head_dim_v;
+  float* buf = sh + warp * hmax;
+  const bool store = a.kc != nullptr;
+  const int total = a.n_head_q + a.n_head_k + (store ? a.n_head_k : 0);
+  const int hi = blockIdx.y * kPrepWarps + warp;
+  if (hi >= total) return;
+  const int p = a.pos[t];
+
+  float* vec = nullptr;
+  const float* src = nullptr;
+  int dim = a.head_dim;
+  bool normed = false, rope = false;
+  const float* nw = nullptr;
+  float eps = 0.f;
+  char* dst = nullptr;
+  const size_t esz = a.kv_f16 ? 2 : 4;
+  if (hi < a.n_head_q) {
+    vec = a.q + (static_cast<int64_t>(t) * a.n_head_q + hi) * a.head_dim;
+    normed = a.q_normed;
+    nw = a.q_norm;
+    eps = a.q_eps;
+    rope = a.q_rope;
+  } else if (hi < a.n_head_q + a.n_head_k) {
+    const int kh = hi - a.n_head_q;
+    vec = a.k + (static_cast<int64_t>(t) * a.n_head_k + kh) * a.head_dim;
+    normed = a.k_normed;
+    nw = a.k_norm;
+    eps = a.k_eps;
+    rope = a.k_rope;
+    if (store) dst = static_cast<char*>(a.kc) + (static_cast<int64_t>(p) * a.k_row + static_cast<int64_t>(kh) * a.head_dim) * esz;
+  } else {
+    const int vh = hi - a.n_head_q - a.n_head_k;
+    src = a.v + (static_cast<int64_t>(t) * a.n_head_k + vh) * a.head_dim_v;
+    dim = a.head_dim_v;
+    rope = false;
+    dst = static_cast<char*>(a.vc) + (static_cast<int64_t>(p) * a.v_row + static_cast<int64_t>(vh) * a.head_dim_v) * esz;
+  }
+  if (!src) src = vec;
+  for (int i = lane; i < dim; i += 32) buf[i] = src[i];
+  __syncwarp();
+  if (normed) {
+    float ss = 0.f;
+    for (int i = lane; i < dim; i += 32) ss += buf[i] * buf[i];
+    const float s = 1.f / sqrtf(warp_sum(ss) / static_cast<float>(dim) + eps);
+    for (int i = lane; i < dim; i += 32) buf[i] = buf[i] * s * (nw ? nw[i] : 1.f);
+    __syncwarp();
+  }
+  if (rope) {
+    const int half = a.rope.n_rot / 2;
+    const float position = static_cast<float>(p) * a.rope.freq_scale;
+    for (int i = lane; i < half; i += 32) {
+      float theta = position * powf(a.rope.freq_base, -2.f * static_cast<float>(i) / static_cast<float>(a.rope.n_rot));
+      if (a.rope.freq_factors) theta /= a.rope.freq_factors[i];
+      float sn, cs;
+      sincosf(theta, &sn, &cs);
+      const int ia = a.rope.neox ? i : 2 * i;
+      const int ib = a.rope.neox ? i + half : 2 * i + 1;
+      const float x0 = buf[ia], x1 = buf[ib];
+      buf[ia] = x0 * cs - x1 * sn;
+      buf[ib] = x0 * sn + x1 * cs;
+    }
+    __syncwarp();
+  }
+  if (vec && (normed || rope))
+    for (int i = lane; i < dim; i += 32) vec[i] = buf[i];
+  if (dst) {
+    if (a.kv_f16) {
+      for (int i = lane; i < dim; i += 32) reinterpret_cast<__half*>(dst)[i] = __float2half_rn(buf[i]);
+    } else {
+      for (int i = lane; i < dim; i += 32) reinterpret_cast<float*>(dst)[i] = buf[i];
+    }
+  }
+}
+
+JDEV void load_kv8(const __half* p, float* f) {
+  const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
+  const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    f[2 * i] = h2f(w[i]);
+    f[2 * i + 1] = h2f(w[i] >> 16);
+  }
+}
+JDEV void load_kv8(const float* p, float* f) {
+  const float4 a = __ldg(reinterpret_cast<const float4*>(p)), b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+  f[0] = a.x; f[1] = a.y; f[2] = a.z; f[3] = a.w;
+  f[4] = b.x; f[5] = b.y; f[6] = b.z; f[7] = b.w;
+}
+JDEV float2 load_kv2(const __half* p) {
+  const uint32_t w = __ldg(reinterpret_cast<const unsigned int*>(p));
+  return make_float2(h2f(w), h2f(w >> 16));
+}
+JDEV float2 load_kv2(const float* p) { return __ldg(reinterpret_cast<const float2*>(p)); }
+
+template <int kMaxG, typename T>
+__global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
+  extern __shared__ float sh[];
+  __shared__ int s_last;
+  pdl_trigger();
+  pdl_wait();
+  const int G = a.n_head / a.n_head_kv;
+  const int hdk = a.head_dim_k, hdv = a.head_dim_v;
+  float* qs = sh;                     // [G][hdk], pre-scaled
+  float* sc = qs + G * hdk;           // [kMaxG][kChunk] scores, then probabilities
+  float* m_run = sc + kMaxG * kChunk;  // running max per head
+  float* l_run = m_run + kMaxG;        // running sum per head
+  float* alpha = l_run + kMaxG;        // rescale of this chunk per head
+  const int s = blockIdx.x, hk = blockIdx.y, t = blockIdx.z, tid = threadIdx.x;
+  const int lane = tid & 31, warp = tid >> 5;
+  const int S = a.n_splits;
+  const int p1 = a.pos[t];
+  const int lo = a.window > 0 ? max(0, p1 - a.window + 1) : 0;
+  const int n_chunks = (p1 - lo + kChunk) / kChunk;
+  const T* kc = static_cast<const T*>(a.kc);
+  const T* vc = static_cast<const T*>(a.vc);
+
+  const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * G) * hdk;
+  for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
+  if (tid < kMaxG) {
+    m_run[tid] = -INFINITY;
+    l_run[tid] = 0.f;
+  }
+  __syncthreads();
+
+  // Output ownership: value pair dp of heads hs, hs + TPR, ... (V loads shared by those heads).
+  const int DP = hdv / 2, TPR = kChunk / DP;
+  const int dp = tid % DP, hs = tid / DP;
+  float2 acc[kMaxG];
+#pragma unroll
+  for (int k = 0; k < kMaxG; ++k) acc[k] = make_float2(0.f, 0.f);
+
+  for (int c = s; c < n_chunks; c += S) {
+    const int j0 = lo + c * kChunk;
+    const int cn = min(kChunk, p1 + 1 - j0);
+    // Scores: thread tid takes position j0 + tid against every head of the group.
+    if (tid < cn) {
+      const T* kr = kc + static_cast<int64_t>(j0 + tid) * a.k_row + static_cast<int64_t>(hk) * hdk;
+      float d[kMaxG];
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h) d[h] = 0.f;
+      for (int e = 0; e < hdk; e += 8) {
+        float kf[8];
+        load_kv8(kr + e, kf);
+#pragma unroll
+        for (int h = 0; h < kMaxG; ++h) {
+          if (h < G) {
+            const float4 q0 = *reinterpret_cast<const float4*>(qs + h * hdk + e);
+            const float4 q1 = *reinterpret_cast<const float4*>(qs + h * hdk + e + 4);
+            d[h] += q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] + q1.y * kf[5] +
+                    q1.z * kf[6] + q1.w * kf[7];
+          }
+        }
+      }
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h)
+        if (h < G) sc[h * kChunk + tid] = d[h];
+    } else {
+#pragma unroll
+      for (int h = 0; h < kMaxG; ++h)
+        if (h < G) sc[h * kChunk + tid] = -INFINITY;
+    }
+    __syncthreads();
+    // Online softmax: one warp per head.
+    for (int h = warp; h < G; h += kChunk / 32) {
+      float v[kChunk / 32];
+      float mx = -INFINITY;
+#pragma unroll
+      for (int i = 0; i < kChunk / 32; ++i) {
+        v[i] = sc[h * kChunk + lane + 32 * i];
+        mx = fmaxf(mx, v[i]);
+      }
+      mx = warp_max(mx);
+      const float mo = m_run[h];
+      const float mn = fmaxf(mo, mx);
+      float sum = 0.f;
+#pragma unroll
+      for (int i = 0; i < kChunk / 32; ++i) {
+        const float e = __expf(v[i] - mn);
+        sc[h * kChunk + lane + 32 * i] = e;
+        sum += e;
+      }
+      sum = warp_sum(sum);
+      if (lane == 0) {
+        const float al = __expf(mo - mn);
+        alpha[h] = al;
+        l_run[h] = l_run[h] * al + sum;
+        m_run[h] = mn;
+      }
+    }
+    __syncthreads();
+    // Values.
+#pragma unroll
+    for (int k = 0; k < kMaxG; ++k) {
+      const int h = hs + k * TPR;
+      if (h < G) {
+        acc[k].x *= alpha[h];
+        acc[k].y *= alpha[h];
+      }
+    }
+    const T* vb = vc + static_cast<int64_t>(j0) * a.v_row + static_cast<int64_t>(hk) * hdv + 2 * dp;
+    for (int j = 0; j < cn; ++j) {
+      const float2 vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
+#pragma unroll
+      for (int k = 0; k < kMaxG; ++k) {
+        const int h = hs + k * TPR;
+        if (h < G) {
+          const float pj = sc[h * kChunk + j];
+          acc[k].x += pj * vv.x;
+          acc[k].y += pj * vv.y;
+        }
+      }
+    }
+    __syncthreads();
+  }
+
+  const int64_t head0 = static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * G;
+  if (S == 1) {
+#pragma unroll
+    for (int k = 0; k < kMaxG; ++k) {
+      const int h = hs + k * TPR;
+      if (h < G) {
+        const float inv = 1.f / l_run[h];
+        *reinterpret_cast<float2*>(a.out + (head0 + h) * hdv + 2 * dp) = make_float2(acc[k].x * inv, acc[k].y * inv);
+      }
+    }
+    return;
+  }
+
+  // Several splits: publish this one, and let the last block to arrive combine.
+  float* po = a.work;                                               // [n][H][S][hdv]
+  float* pml = a.work + static_cast<int64_t>(gridDim.z) * a.n_head * S * hdv;  // [n][H][S][2]
+  if (s < n_chunks) {
+#pragma unroll
+    for (int k = 0; k < kMaxG; ++k) {
+      const int h = hs + k * TPR;
+      if (h < G) {
+        const int64_t base = (head0 + h) * S + s;
+        *reinterpret_cast<float2*>(po + base * hdv + 2 * dp) = acc[k];
+        if (dp == 0) {
+          pml[base * 2] = m_run[h];
+          pml[base * 2 + 1] = l_run[h];
+        }
+      }
+    }
+  }
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) {
+    const int prev = atomicAdd(a.counters + static_cast<int64_t>(t) * a.n_head_kv + hk, 1);
+    s_last = prev == S - 1;
+  }
+  __syncthreads();
+  if (!s_last) return;
+  __threadfence();
+  const int ns = min(S, n_chunks);
+#pragma unroll
+  for (int k = 0; k < kMaxG; ++k) {
+    const int h = hs + k * TPR;
+    if (h >= G) continue;
+    const int64_t base = (head0 + h) * S;
+    float M = -INFINITY;
+    for (int i = 0; i < ns; ++i) M = fmaxf(M, __ldcg(pml + (base + i) * 2));
+    float L = 0.f, ox = 0.f, oy = 0.f;
+    for (int i = 0; i < ns; ++i) {
+      const float w = __expf(__ldcg(pml + (base + i) * 2) - M);
+      L += __ldcg(pml + (base + i) * 2 + 1) * w;
+      const float2 o = __ldcg(reinterpret_cast<const float2*>(po + (base + i) * hdv + 2 * dp));
+      ox += o.x * w;
+      oy += o.y * w;
+    }
+    *reinterpret_cast<float2*>(a.out + (head0 + h) * hdv + 2 * dp) = make_float2(ox / L, oy / L);
+  }
+  if (tid == 0) a.counters[static_cast<int64_t>(t) * a.n_head_kv + hk] = 0;
+}
+
+template <int kMaxG>
+void run_attention(const AttnArgs& a, cudaStream_t s) {
+  const int G = a.n_head / a.n_head_kv;
+  const size_t smem = (static_cast<size_t>(G) * a.head_dim_k + kMaxG * kChunk + 3 * kMaxG) * sizeof(float);
+  const dim3 grid(a.n_splits, a.n_head_kv, a.n);
+  if (a.kv_f16) launch_kernel(attention_kernel<kMaxG, __half>, grid, dim3(kChunk), smem, s, a);
+  else launch_kernel(attention_kernel<kMaxG, float>, grid, dim3(kChunk), smem, s, a);
+}
+
+}  // namespace
+
+void launch_head_prep(const HeadPrepArgs& a, cudaStream_t s) {
+  CUDA_REQUIRE(a.n > 0 && a.pos != nullptr, "n = " + std::to_string(a.n));
+  CUDA_REQUIRE(a.head_dim > 0 && a.head_dim <= 1024 && a.head_dim_v <= 1024, "head size " + std::to_string(a.head_dim));
+  CUDA_REQUIRE((a.q == nullptr) == (a.n_head_q == 0) && (a.k == nullptr) == (a.n_head_k == 0), "heads without data");
+  CUDA_REQUIRE(!(a.q_rope || a.k_rope) || (a.rope.n_rot % 2 == 0 && a.rope.n_rot <= a.head_dim), "n_rot " + std::to_string(a.rope.n_rot));
+  CUDA_REQUIRE(!a.kc || (a.k && a.v && a.vc && a.head_dim_v > 0), "KV store needs k, v and both caches");
+  const int total = a.n_head_q + a.n_head_k + (a.kc ? a.n_head_k : 0);
+  CUDA_REQUIRE(total > 0, "no heads");
+  const int hmax = a.head_dim > a.head_dim_v ? a.head_dim : a.head_dim_v;
+  const dim3 grid(a.n, ceil_div(total, kPrepWarps));
+  launch_kernel(head_prep_kernel, grid, dim3(32 * kPrepWarps), static_cast<size_t>(kPrepWarps) * hmax * sizeof(float), s, a);
+}
+
+int attn_splits(int n, int n_head_kv, int64_t n_ctx, int window, int n_sm) {
+  const int64_t max_len = window > 0 && window < n_ctx ? window : n_ctx;
+  const int chunks = ceil_div(max_len, kChunk);
+  // Enough blocks for two per multiprocessor, at most one split per chunk.
+  const int want = ceil_div(2 * static_cast<int64_t>(n_sm), static_cast<int64_t>(n_head_kv) * n);
+  int sp = want < chunks ? want : chunks;
+  if (sp > 64) sp = 64;
+  return sp < 1 ? 1 : sp;
+}
+
+size_t attn_work_floats(int n, int n_head, int head_dim_v, int n_splits) {
+  if (n_splits <= 1) return 0;
+  return static_cast<size_t>(n) * n_head * n_splits * (head_dim_v + 2);
+}
+
+void launch_attention(const AttnArgs& a, cudaStream_t s) {
+  CUDA_REQUIRE(a.n > 0 && a.pos && a.q && a.kc && a.vc && a.out, "null argument");
+  CUDA_REQUIRE(a.n_head > 0 && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "heads " + std::to_string(a.n_head) + "/" + std::to_string(a.n_head_kv));
+  const int G = a.n_head / a.n_head_kv;
+  CUDA_REQUIRE(G <= 16, "GQA group of " + std::to_string(G) + " query heads per kv head (at most 16)");
+  CUDA_REQUIRE(a.head_dim_k % 8 == 0 && a.k_row % 8 == 0, "key head size " + std::to_string(a.head_dim_k) + " must be a multiple of 8");
+  CUDA_REQUIRE(a.head_dim_v >= 2 && a.head_dim_v <= 256 && (kChunk % (a.head_dim_v / 2)) == 0 && a.head_dim_v % 2 == 0 && a.v_row % 2 == 0,
+               "value head size " + std::to_string(a.head_dim_v) + " must be a power of two up to 256");
+  CUDA_REQUIRE(a.n_splits >= 1 && (a.n_splits == 1 || (a.work && a.counters)), "splits need a workspace");
+  CUDA_REQUIRE((static_cast<size_t>(G) * a.head_dim_k + 16 * kChunk + 48) * sizeof(float) <= 48 * 1024, "query heads too large for shared memory");
+  if (G <= 1) run_attention<1>(a, s);
+  else if (G <= 2) run_attention<2>(a, s);
+  else if (G <= 4) run_attention<4>(a, s);
+  else if (G <= 8) run_attention<8>(a, s);
+  else run_attention<16>(a, s);
+}
+
+}  // namespace cuda
+}  // namespace jetlm

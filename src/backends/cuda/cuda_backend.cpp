@@ -1,0 +1,453 @@
+// The CUDA backend: device memory, the op queue, host transfers and the
+// decode-step graph. Running the queued ops is in cuda_exec.cpp.
+#include "backends/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/cuda/cuda_check.h"
+#include "gguf/gguf.h"
+#include "util/error.h"
+
+namespace jetlm {
+namespace cuda {
+
+namespace {
+
+bool env_flag(const char* name, bool fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N' || v[0] == 'f' || v[0] == 'F');
+}
+
+std::string mib(size_t bytes) { return str_cat(static_cast<long long>((bytes + (1u << 19)) >> 20), " MiB"); }
+
+}  // namespace
+
+bool same_op(const Op& x, const Op& y) {
+  return x.kind == y.kind && x.a == y.a && x.b == y.b && x.c == y.c && x.out == y.out && x.count == y.count &&
+         x.dim == y.dim && x.n == y.n && x.f == y.f && x.vec == y.vec && x.w.data == y.w.data && x.w.type == y.w.type &&
+         x.w.cols == y.w.cols && x.w.rows == y.w.rows && x.n_head == y.n_head && x.head_dim == y.head_dim &&
+         x.rope.n_rot == y.rope.n_rot && x.rope.freq_base == y.rope.freq_base && x.rope.freq_scale == y.rope.freq_scale &&
+         x.rope.neox == y.rope.neox && x.ff == y.ff && x.attn.n_head == y.attn.n_head &&
+         x.attn.n_head_kv == y.attn.n_head_kv && x.attn.head_dim_k == y.attn.head_dim_k &&
+         x.attn.head_dim_v == y.attn.head_dim_v && x.attn.scale == y.attn.scale && x.attn.window == y.attn.window &&
+         x.kv.k == y.kv.k && x.kv.v == y.kv.v && x.kv.type == y.kv.type && x.kv.n_ctx == y.kv.n_ctx &&
+         x.kv.k_row == y.kv.k_row && x.kv.v_row == y.kv.v_row && x.splits == y.splits && x.glu == y.glu;
+}
+
+CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.device) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    (void)cudaGetLastError();
+    fail("no CUDA device found: GPU offload (-ngl) needs an NVIDIA GPU and driver (use -ngl 0 for the CPU)");
+  }
+  if (device_ < 0 || device_ >= count) fail("CUDA device ", device_, " does not exist (", count, " found)");
+  CUDA_CHECK(cudaSetDevice(device_));
+  cudaDeviceProp prop;
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+  n_sm_ = prop.multiProcessorCount;
+  // Integrated GPUs (Jetson) share DRAM with the CPU: a copy of the weights would only double them.
+  unified_ = opts.unified || prop.integrated;
+  use_graphs_ = env_flag("JETLM_CUDA_GRAPHS", true);
+  fuse_ = env_flag("JETLM_CUDA_FUSE", true);
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 12030
+  set_pdl(prop.major >= 9 && env_flag("JETLM_CUDA_PDL", true));
+#else
+  set_pdl(false);
+#endif
+  name_ = str_cat("CUDA", device_, " (", prop.name, ", sm_", prop.major, prop.minor, unified_ ? ", unified memory" : "", ")");
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaEventCreateWithFlags(&batch_uploaded_, cudaEventDisableTiming));
+  CUDA_CHECK(cudaEventCreateWithFlags(&stage_free_, cudaEventDisableTiming));
+  ensure_batch_capacity(1);
+}
+
+CudaBackend::~CudaBackend() {
+  // Errors cannot propagate from here; release what we can.
+  cudaStreamSynchronize(stream_);
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  blas_destroy(blas_);
+  for (void* p : allocs_) cudaFree(p);
+  for (const Registered& r : registered_) cudaHostUnregister(reinterpret_cast<void*>(r.begin));
+  if (h_batch_) cudaFreeHost(h_batch_);
+  if (h_stage_) cudaFreeHost(h_stage_);
+  cudaEventDestroy(batch_uploaded_);
+  cudaEventDestroy(stage_free_);
+  cudaStreamDestroy(stream_);
+}
+
+void* CudaBackend::dev_alloc(size_t bytes, const std::string& what) {
+  void* p = nullptr;
+  const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
+  if (err == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    fail("out of GPU memory allocating ", mib(bytes), " for ", what, " (", mib(free_b), " free of ", mib(total_b),
+         "): offload fewer layers with -ngl, or use a smaller context (-c)");
+  }
+  CUDA_CHECK(err);
+  allocs_.push_back(p);
+  return p;
+}
+
+// Device address of host memory inside the file mapping, registering the
+// whole mapping (found in /proc/self/maps) the first time one of its tensors
+// is loaded: weights are then read in place, counted once in memory.
+const void* CudaBackend::unified_view(const void* host, size_t bytes, const std::string& what) {
+  const uintptr_t p = reinterpret_cast<uintptr_t>(host);
+  for (const Registered& r : registered_)
+    if (p >= r.begin && p + bytes <= r.end) return r.dev + (p - r.begin);
+  uintptr_t begin = 0, end = 0;
+  if (FILE* f = std::fopen("/proc/self/maps", "r")) {
+    unsigned long long b = 0, e = 0;
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "%llx-%llx", &b, &e) == 2 && p >= b && p + bytes <= e) {
+        begin = static_cast<uintptr_t>(b);
+        end = static_cast<uintptr_t>(e);
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+  if (end == 0) fail("unified memory: cannot find the mapping that holds ", what, " in /proc/self/maps");
+  unsigned flags = cudaHostRegisterMapped | cudaHostRegisterPortable;
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 11010
+  flags |= cudaHostRegisterReadOnly;  // the model is mapped read-only
+#endif
+  const cudaError_t err = cudaHostRegister(reinterpret_cast<void*>(begin), end - begin, flags);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    fail("unified memory: cannot register the model mapping (", mib(end - begin), ") with the GPU: ",
+         cudaGetErrorString(err), " (run without --unified to copy the weights instead)");
+  }
+  void* dev = nullptr;
+  CUDA_CHECK(cudaHostGetDevicePointer(&dev, reinterpret_cast<void*>(begin), 0));
+  registered_.push_back(Registered{begin, end, static_cast<char*>(dev)});
+  return static_cast<char*>(dev) + (p - begin);
+}
+
+Weight CudaBackend::load_weight(const GgufTensor& t) {
+  if (!wtype_supported(static_cast<uint32_t>(t.type)))
+    fail("tensor ", t.name, ": type ", type_name(t.type), " is not supported by the CUDA backend");
+  Weight w;
+  w.src = &t;
+  w.type = t.type;
+  w.cols = t.ne[0];
+  w.rows = t.n_rows();
+  const size_t bytes = row_bytes(t.type, w.cols) * static_cast<size_t>(w.rows);
+  if (bytes > t.nbytes) fail("tensor ", t.name, ": ", t.nbytes, " bytes, expected ", bytes);
+  const int align = wtype_row_alignment(static_cast<WType>(t.type));
+  // Unified: read in place, unless the file's alignment is below what the kernels load with.
+  if (unified_ && reinterpret_cast<uintptr_t>(t.data) % static_cast<uintptr_t>(align) == 0) {
+    w.data = unified_view(t.data, bytes, "tensor " + t.name);
+    return w;
+  }
+  void* d = dev_alloc(bytes, "tensor " + t.name);
+  CUDA_CHECK(cudaMemcpy(d, t.data, bytes, cudaMemcpyHostToDevice));
+  w.data = d;
+  return w;
+}
+
+float* CudaBackend::alloc(int64_t n_floats) {
+  if (n_floats < 0) fail("alloc: negative size ", n_floats);
+  return static_cast<float*>(dev_alloc(static_cast<size_t>(n_floats) * sizeof(float), "activations"));
+}
+
+KvLayer CudaBackend::alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) {
+  if (type != TensorType::F32 && type != TensorType::F16) fail("KV cache type must be f32 or f16");
+  const size_t esz = type == TensorType::F32 ? 4 : 2;
+  KvLayer kv;
+  kv.type = type;
+  kv.n_ctx = n_ctx;
+  kv.k_row = k_row;
+  kv.v_row = v_row;
+  char* p = static_cast<char*>(dev_alloc(static_cast<size_t>(n_ctx * (k_row + v_row)) * esz, "the KV cache"));
+  kv.k = p;
+  kv.v = p + static_cast<size_t>(n_ctx * k_row) * esz;
+  return kv;
+}
+
+void CudaBackend::stage_reserve(size_t bytes) {
+  CUDA_CHECK(cudaEventSynchronize(stage_free_));  // the last transfer through the stage is done
+  if (bytes <= stage_bytes_) return;
+  if (h_stage_) CUDA_CHECK(cudaFreeHost(h_stage_));
+  h_stage_ = nullptr;
+  stage_bytes_ = 0;
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+  h_stage_ = static_cast<float*>(p);
+  stage_bytes_ = bytes;
+}
+
+void CudaBackend::write(float* dst, const float* host, int64_t n) {
+  flush();
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  stage_reserve(bytes);
+  std::memcpy(h_stage_, host, bytes);
+  CUDA_CHECK(cudaMemcpyAsync(dst, h_stage_, bytes, cudaMemcpyHostToDevice, stream_));
+  CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
+}
+
+void CudaBackend::read(const float* src, float* host, int64_t n) {
+  flush();
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  if (bytes > (size_t(64) << 20)) {  // large reads (all logits of a long batch): no staging copy
+    CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return;
+  }
+  stage_reserve(bytes);
+  CUDA_CHECK(cudaMemcpyAsync(h_stage_, src, bytes, cudaMemcpyDeviceToHost, stream_));
+  CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  std::memcpy(host, h_stage_, bytes);
+}
+
+void CudaBackend::sync() {
+  flush();
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::drop_graph() {
+  if (graph_exec_) CUDA_CHECK(cudaGraphExecDestroy(graph_exec_));
+  graph_exec_ = nullptr;
+  graph_ops_.clear();
+}
+
+void CudaBackend::ensure_batch_capacity(int n) {
+  if (n <= batch_cap_) return;
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  drop_graph();  // it reads the old position buffer
+  const int cap = std::max(n, 2 * batch_cap_);
+  d_pos_ = static_cast<int32_t*>(dev_alloc(sizeof(int32_t) * 2 * cap, "batch positions"));
+  d_ids_ = d_pos_ + cap;
+  if (h_batch_) CUDA_CHECK(cudaFreeHost(h_batch_));
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, sizeof(int32_t) * 2 * cap, cudaHostAllocDefault));
+  h_batch_ = static_cast<int32_t*>(p);
+  batch_cap_ = cap;
+}
+
+void CudaBackend::begin(const Batch& batch) {
+  flush();  // queued ops of the previous batch read the old positions
+  if (batch.n <= 0) fail("begin: empty batch");
+  ensure_batch_capacity(batch.n);
+  CUDA_CHECK(cudaEventSynchronize(batch_uploaded_));
+  batch_n_ = batch.n;
+  for (int i = 0; i < batch.n; ++i) {
+    h_batch_[i] = batch.pos ? batch.pos[i] : 0;
+    h_batch_[batch_cap_ + i] = batch.ids ? batch.ids[i] : 0;
+  }
+  CUDA_CHECK(cudaMemcpyAsync(d_pos_, h_batch_, sizeof(int32_t) * batch.n, cudaMemcpyHostToDevice, stream_));
+  CUDA_CHECK(cudaMemcpyAsync(d_ids_, h_batch_ + batch_cap_, sizeof(int32_t) * batch.n, cudaMemcpyHostToDevice, stream_));
+  CUDA_CHECK(cudaEventRecord(batch_uploaded_, stream_));
+}
+
+void CudaBackend::enqueue(const Op& op) { ops_.push_back(op); }
+
+void CudaBackend::flush() {
+  if (ops_.empty()) return;
+  // One-token steps are captured once and replayed: the launches of a whole
+  // forward pass then cost one graph launch.
+  if (use_graphs_ && batch_n_ == 1) {
+    bool same = graph_exec_ && ops_.size() == graph_ops_.size();
+    for (size_t i = 0; same && i < ops_.size(); ++i) same = same_op(ops_[i], graph_ops_[i]);
+    if (!same) {
+      drop_graph();
+      for (int attempt = 0; attempt < 2 && !graph_exec_; ++attempt) {
+        cudaGraph_t g = nullptr;
+        CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+        try {
+          run_ops();
+        } catch (...) {
+          cudaStreamEndCapture(stream_, &g);
+          if (g) cudaGraphDestroy(g);
+          (void)cudaGetLastError();
+          ops_.clear();
+          throw;
+        }
+        cudaError_t err = cudaStreamEndCapture(stream_, &g);
+        cudaGraphExec_t exec = nullptr;
+        if (err == cudaSuccess) {
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 12000
+          err = cudaGraphInstantiate(&exec, g, 0);
+#else
+          err = cudaGraphInstantiate(&exec, g, nullptr, nullptr, 0);
+#endif
+        }
+        if (g) cudaGraphDestroy(g);
+        if (err != cudaSuccess) {
+          (void)cudaGetLastError();
+          // A driver that cannot capture programmatic launches: capture plain ones.
+          if (attempt == 0 && pdl_enabled()) {
+            set_pdl(false);
+            continue;
+          }
+          ops_.clear();
+          CUDA_CHECK(err);
+        }
+        graph_exec_ = exec;
+      }
+      graph_ops_ = ops_;
+      ++graphs_captured_;
+    }
+    CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+    ++graph_launches_;
+  } else {
+    try {
+      run_ops();
+    } catch (...) {
+      ops_.clear();
+      throw;
+    }
+  }
+  ops_.clear();
+}
+
+// ---- op entry points: validate, prepare buffers (never inside a capture), queue ----
+
+void CudaBackend::embed(const Weight& table, float* out) {
+  Op op;
+  op.kind = OpKind::Embed;
+  op.w = table;
+  op.n = batch_n_;
+  op.out = out;
+  enqueue(op);
+}
+
+void CudaBackend::rms_norm(const float* x, const Weight* w, float eps, int64_t rows, int64_t dim, float* out) {
+  if (w && *w && w->type != TensorType::F32) fail("rms_norm: weight ", w->src ? w->src->name : "", " must be f32");
+  Op op;
+  op.kind = OpKind::RmsNorm;
+  op.a = x;
+  op.vec = (w && *w) ? static_cast<const float*>(w->data) : nullptr;
+  op.f = eps;
+  op.count = rows;
+  op.dim = dim;
+  op.out = out;
+  enqueue(op);
+}
+
+void CudaBackend::matmul(const Weight& w, const float* x, int n, float* y) {
+  if (!w) fail("matmul: missing weight");
+  if (n <= 0) fail("matmul: ", n, " tokens");
+  if (w.cols > INT32_MAX || w.rows > INT32_MAX) fail("matmul: weight ", w.src ? w.src->name : "", " too large");
+  ensure_gemm(n, w.cols, w.rows, w.type);
+  Op op;
+  op.kind = OpKind::Matmul;
+  op.w = w;
+  op.a = x;
+  op.n = n;
+  op.out = y;
+  enqueue(op);
+}
+
+void CudaBackend::add_bias(float* y, const Weight& b, int n, int64_t dim) {
+  if (!b || b.type != TensorType::F32) fail("add_bias: bias must be f32");
+  Op op;
+  op.kind = OpKind::AddBias;
+  op.out = y;
+  op.vec = static_cast<const float*>(b.data);
+  op.n = n;
+  op.dim = dim;
+  enqueue(op);
+}
+
+void CudaBackend::rope(float* x, int n, int n_head, int head_dim, const RopeParams& p) {
+  Op op;
+  op.kind = OpKind::Rope;
+  op.out = x;
+  op.n = n;
+  op.n_head = n_head;
+  op.head_dim = head_dim;
+  op.rope = p;
+  op.rope.freq_factors = nullptr;
+  op.ff = (p.freq_factors && *p.freq_factors) ? static_cast<const float*>(p.freq_factors->data) : nullptr;
+  enqueue(op);
+}
+
+void CudaBackend::attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
+                            float* out) {
+  Op op;
+  op.kind = OpKind::Attention;
+  op.a = q;
+  op.b = k;
+  op.c = v;
+  op.kv = kv;
+  op.attn = p;
+  op.n = n;
+  op.out = out;
+  ensure_attention(op);
+  op.splits = attn_splits(n, p.n_head_kv, kv.n_ctx, p.window, n_sm_);
+  enqueue(op);
+}
+
+void CudaBackend::glu(Glu kind, const float* gate, const float* up, int64_t n, float* out) {
+  Op op;
+  op.kind = OpKind::Glu;
+  op.glu = kind;
+  op.a = gate;
+  op.b = up;
+  op.count = n;
+  op.out = out;
+  enqueue(op);
+}
+
+void CudaBackend::add(const float* a, const float* b, int64_t n, float* out) {
+  Op op;
+  op.kind = OpKind::Add;
+  op.a = a;
+  op.b = b;
+  op.count = n;
+  op.out = out;
+  enqueue(op);
+}
+
+void CudaBackend::scale(float* x, int64_t n, float s) {
+  Op op;
+  op.kind = OpKind::Scale;
+  op.out = x;
+  op.count = n;
+  op.f = s;
+  enqueue(op);
+}
+
+void CudaBackend::copy(const float* src, int64_t n, float* dst) {
+  Op op;
+  op.kind = OpKind::Copy;
+  op.a = src;
+  op.count = n;
+  op.out = dst;
+  enqueue(op);
+}
+
+// Buffers an op will need, allocated when it is queued: a capture must not allocate.
+void CudaBackend::ensure_attention(const Op& op) {
+  const AttnParams& p = op.attn;
+  if (p.n_head <= 0 || p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
+    fail("attention: ", p.n_head, " heads over ", p.n_head_kv, " kv heads");
+  const int splits = attn_splits(op.n, p.n_head_kv, op.kv.n_ctx, p.window, n_sm_);
+  const size_t work = attn_work_floats(op.n, p.n_head, p.head_dim_v, splits);
+  const size_t counters = static_cast<size_t>(op.n) * p.n_head_kv;
+  if (work > attn_work_floats_ || counters > attn_counters_n_) {
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    drop_graph();
+    if (work > attn_work_floats_) {
+      attn_work_floats_ = std::max(work, 2 * attn_work_floats_);
+      attn_work_ = static_cast<float*>(dev_alloc(attn_work_floats_ * sizeof(float), "the attention workspace"));
+    }
+    if (counters > attn_counters_n_) {
+      attn_counters_n_ = std::max(counters, 2 * attn_counters_n_);
+      attn_counters_ = static_cast<int*>(dev_alloc(attn_counters_n_ * sizeof(int), "attention counters"));
+      CUDA_CHECK(cudaMemset(attn_counters_, 0, attn_counters_n_ * sizeof(int)));
+    }
+  }
+}
+
+}  // namespace cuda
+}  // namespace jetlm

@@ -1,0 +1,147 @@
+// The CUDA backend. Ops are queued, not launched, until something needs their
+// results (read, sync, write, the next begin); a flush then runs the queue,
+// fusing neighbours into one kernel where that saves launches or traffic
+// (cuda_exec.cpp), and a one-token step is captured once as a CUDA graph and
+// replayed for every later token with the same ops (positions and ids live in
+// device memory, so the graph does not change as the sequence grows).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/cuda/kernels.h"
+#include "backends/gpu_factory.h"
+
+namespace jetlm {
+namespace cuda {
+
+enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, AddBias, Rope, Attention, Glu, Add, Scale, Copy };
+
+// One queued backend call, with everything needed to run it later.
+struct Op {
+  OpKind kind = OpKind::Copy;
+  const float* a = nullptr;     // main input: x, gate, q
+  const float* b = nullptr;     // add: b; glu: up; attention: k
+  const float* c = nullptr;     // attention: v
+  float* out = nullptr;
+  int64_t count = 0;            // elements; rows for rms_norm
+  int64_t dim = 0;              // row length of rms_norm and add_bias
+  int n = 0;                    // tokens
+  float f = 0.f;                // eps, or the scale factor
+  const float* vec = nullptr;   // norm weight or bias (device)
+  Weight w;                     // matmul / embed
+  int n_head = 0, head_dim = 0;  // rope
+  RopeParams rope;              // freq_factors cleared; see ff
+  const float* ff = nullptr;    // rope frequency factors (device) or null
+  AttnParams attn;
+  KvLayer kv;
+  int splits = 1;               // attention: sequence splits
+  Glu glu = Glu::SiLU;
+};
+bool same_op(const Op& x, const Op& y);
+
+class CudaBackend : public Backend {
+ public:
+  explicit CudaBackend(const GpuOptions& opts);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override { return name_; }
+  Weight load_weight(const GgufTensor& t) override;
+  float* alloc(int64_t n_floats) override;
+  KvLayer alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) override;
+  void write(float* dst, const float* host, int64_t n) override;
+  void read(const float* src, float* host, int64_t n) override;
+  void sync() override;
+  void begin(const Batch& batch) override;
+
+  void embed(const Weight& table, float* out) override;
+  void rms_norm(const float* x, const Weight* w, float eps, int64_t rows, int64_t dim, float* out) override;
+  void matmul(const Weight& w, const float* x, int n, float* y) override;
+  void add_bias(float* y, const Weight& b, int n, int64_t dim) override;
+  void rope(float* x, int n, int n_head, int head_dim, const RopeParams& p) override;
+  void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
+                 float* out) override;
+  void glu(Glu kind, const float* gate, const float* up, int64_t n, float* out) override;
+  void add(const float* a, const float* b, int64_t n, float* out) override;
+  void scale(float* x, int64_t n, float s) override;
+  void copy(const float* src, int64_t n, float* dst) override;
+
+  // Counters for tests and benchmarks.
+  int graphs_captured() const { return graphs_captured_; }
+  int graph_launches() const { return graph_launches_; }
+
+ private:
+  void enqueue(const Op& op);
+  void flush();
+  void* dev_alloc(size_t bytes, const std::string& what);
+  const void* unified_view(const void* host, size_t bytes, const std::string& what);
+  void stage_reserve(size_t bytes);
+  void ensure_batch_capacity(int n);
+  void ensure_gemm(int n, int64_t cols, int64_t rows, TensorType type);
+  void ensure_attention(const Op& op);
+  void drop_graph();
+
+  // cuda_exec.cpp: running the queue.
+  void run_ops();
+  size_t try_matvec_group(size_t i);
+  size_t try_attention(size_t i);
+  size_t try_norm_add(size_t i);
+  void run_single(const Op& op);
+  void run_matmul(const Weight& w, const float* x, int n, float* y);
+  void run_attention(const Op* qn, const Op* kn, const Op* qr, const Op* kr, const Op& at);
+
+  GpuOptions opts_;
+  int device_ = 0;
+  int n_sm_ = 1;
+  bool unified_ = false;
+  bool use_graphs_ = true;
+  bool fuse_ = true;
+  std::string name_;
+  cudaStream_t stream_ = nullptr;
+
+  std::vector<void*> allocs_;
+  struct Registered { uintptr_t begin, end; char* dev; };
+  std::vector<Registered> registered_;
+
+  // Current batch: positions and ids in device memory, uploaded by begin().
+  int batch_n_ = 0;
+  int batch_cap_ = 0;
+  int32_t* d_pos_ = nullptr;
+  int32_t* d_ids_ = nullptr;
+  int32_t* h_batch_ = nullptr;   // pinned [2][batch_cap_] staging
+  cudaEvent_t batch_uploaded_ = nullptr;
+
+  // Pinned staging for write() and read().
+  float* h_stage_ = nullptr;
+  size_t stage_bytes_ = 0;
+  cudaEvent_t stage_free_ = nullptr;
+
+  std::vector<Op> ops_;
+  std::vector<Op> graph_ops_;
+  cudaGraphExec_t graph_exec_ = nullptr;
+  int graphs_captured_ = 0;
+  int graph_launches_ = 0;
+
+  // Attention split workspace and combine counters.
+  float* attn_work_ = nullptr;
+  size_t attn_work_floats_ = 0;
+  int* attn_counters_ = nullptr;
+  size_t attn_counters_n_ = 0;
+
+  // Prompt processing through cuBLAS: float16 copies of a row chunk of the weight and of x.
+  BlasHandle* blas_ = nullptr;
+  void* gemm_w_ = nullptr;
+  size_t gemm_w_bytes_ = 0;
+  void* gemm_x_ = nullptr;
+  size_t gemm_x_bytes_ = 0;
+};
+
+std::unique_ptr<Backend> make_cuda_backend(const GpuOptions& opts);
+
+}  // namespace cuda
+}  // namespace jetlm

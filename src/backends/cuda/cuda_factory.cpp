@@ -1,0 +1,22 @@
+// The GPU factory of a CUDA build (the no-CUDA stub is backends/gpu_factory.cpp).
+#include "backends/cuda/cuda_backend.h"
+#include "backends/gpu_factory.h"
+
+namespace jetlm {
+
+namespace cuda {
+std::unique_ptr<Backend> make_cuda_backend(const GpuOptions& opts) { return std::make_unique<CudaBackend>(opts); }
+}  // namespace cuda
+
+std::unique_ptr<Backend> make_gpu_backend(const GpuOptions& opts) { return cuda::make_cuda_backend(opts); }
+
+bool gpu_available() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return n > 0;
+}
+
+}  // namespace jetlm

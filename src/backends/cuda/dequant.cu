@@ -1,0 +1,71 @@
+// Dequantization of whole rows: float32 for the embedding lookup, float16 for
+// the cuBLAS prompt-processing path. One thread per thread work item, the same
+// decoders as the matrix-vector kernels, and the reference's float operations
+// in the reference's order (scale * code, then + offset, no contraction), so
+// the float32 output is bit-exact with formats/dequant.cpp.
+#include <string>
+
+#include "backends/cuda/quant_formats.cuh"
+
+namespace jetlm {
+namespace cuda {
+
+namespace {
+
+template <class F, bool kF16>
+__global__ void dequant_kernel(const uint8_t* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
+                               const int32_t* ids, void* out) {
+  pdl_trigger();
+  pdl_wait();
+  const int n_twi = F::n_twi(cols);
+  const int64_t total = nrows * n_twi;
+  for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
+       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = idx / n_twi;
+    const int twi = static_cast<int>(idx % n_twi);
+    const int64_t src = ids ? ids[r] : row0 + r;
+    typename F::Raw raw;
+    F::load(w + src * row_bytes, twi, cols, raw);
+#pragma unroll
+    for (int g = 0; g < F::kGroups; ++g) {
+      float q[8], sc, off;
+      F::decode(raw, twi, g, q, sc, off);
+      const int v0 = F::group_start(twi, g);
+#pragma unroll
+      for (int k = 0; k < 8; ++k) {
+        if (v0 + k >= cols) break;
+        float v = __fmul_rn(sc, q[k]);
+        if (F::kHasOffset) v = __fadd_rn(v, off);
+        const int64_t o = r * cols + v0 + k;
+        if (kF16) static_cast<__half*>(out)[o] = __float2half_rn(v);
+        else static_cast<float*>(out)[o] = v;
+      }
+    }
+  }
+}
+
+struct DequantLaunch {
+  const void* w; int64_t row_bytes; int cols; int64_t row0, nrows; const int32_t* ids; void* out; bool f16; cudaStream_t s;
+  template <class F>
+  void run() {
+    const int64_t total = nrows * F::n_twi(cols);
+    const int blocks = static_cast<int>(total / 256 + 1 < 65535 * 8 ? total / 256 + 1 : 65535 * 8);
+    if (f16)
+      launch_kernel(dequant_kernel<F, true>, dim3(blocks), dim3(256), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows, ids, out);
+    else
+      launch_kernel(dequant_kernel<F, false>, dim3(blocks), dim3(256), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows, ids, out);
+  }
+};
+
+}  // namespace
+
+void launch_dequant(WType t, const void* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
+                    const int32_t* ids, void* out, bool out_f16, cudaStream_t s) {
+  CUDA_REQUIRE(w != nullptr && out != nullptr, "null pointer");
+  CUDA_REQUIRE(cols > 0 && nrows > 0 && row_bytes > 0 && row0 >= 0, "empty dequantization");
+  DequantLaunch l{w, row_bytes, cols, row0, nrows, ids, out, out_f16, s};
+  CUDA_REQUIRE(dispatch_format(t, l), "unsupported weight type " + std::to_string(static_cast<int>(t)));
+}
+
+}  // namespace cuda
+}  // namespace jetlm
