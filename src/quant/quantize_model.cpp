@@ -15,7 +15,7 @@ namespace {
 
 bool is_float_type(TensorType t) { return t == TensorType::F32 || t == TensorType::F16 || t == TensorType::BF16; }
 
-// Drops the input pages of a finished tensor from this process (they are
+// Drops input pages from this process once read (they are
 // clean file pages: the kernel re-reads them if touched again), so resident
 // memory does not grow to the size of the model.
 void release_pages(const uint8_t* p, size_t n) {
@@ -81,9 +81,12 @@ QuantizeResult quantize_model(const std::string& in_path, const std::string& out
       const size_t in_row = row_bytes(t.type, t.ne[0]);
       const uint8_t* data = t.data;
       const int64_t ne0 = t.ne[0];
-      // Rows are contiguous, so a range of them dequantizes in one call.
+      // Rows are contiguous, so a range of them dequantizes in one call; once
+      // decoded they are not read again, so their pages can go at once.
       s.rows = [&from, data, in_row, ne0](int64_t first, int64_t n, float* dst) {
-        from.dequant(data + static_cast<size_t>(first) * in_row, dst, n * ne0);
+        const uint8_t* p = data + static_cast<size_t>(first) * in_row;
+        from.dequant(p, dst, n * ne0);
+        release_pages(p, static_cast<size_t>(n) * in_row);
       };
       if (opt.imatrix) s.imatrix = opt.imatrix->find(t.name);
     }

@@ -1,8 +1,8 @@
 // `jetlm quantize`'s engine: re-types a GGUF model tensor by tensor with
 // llama.cpp's mixing rules (recipe.h), streaming from the mapped input to an
-// atomically written output. Memory stays at a few MB of conversion buffers
-// plus whatever of the input the page cache keeps (pages of finished tensors
-// are released as it goes).
+// atomically written output. Memory stays at a few MB of conversion buffers:
+// input pages are released as soon as their rows are decoded (a tensor
+// copied unchanged stays mapped until it is written).
 //
 // The output mirrors llama-quantize's: all metadata copied,
 // general.quantization_version and general.file_type re-set (and so moved to

@@ -27,6 +27,11 @@ class Tokenizer {
   // still split out, as Hugging Face and llama.cpp do).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special) const = 0;
 
+  // A rendered chat prompt: special tokens are parsed in the template's text
+  // but not inside plain_spans (byte offset, length), the user-supplied content.
+  virtual std::vector<int32_t> encode_chat(std::string_view text, bool add_bos,
+                                           const std::vector<std::pair<size_t, size_t>>& plain_spans) const = 0;
+
   // The bytes of one token as they appear in the output text (byte tokens give
   // their single byte, SentencePiece's U+2581 becomes a space; control and
   // unknown tokens give their text only when render_special is true,

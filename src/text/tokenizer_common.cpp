@@ -19,11 +19,21 @@ VocabTokenizer::VocabTokenizer(const GgufFile& file, VocabKind kind, bool defaul
     : vocab_(file, kind, default_add_bos), splitter_(vocab_) {}
 
 std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+  return encode_split(text, add_bos, parse_special, nullptr);
+}
+
+std::vector<int32_t> VocabTokenizer::encode_chat(std::string_view text, bool add_bos,
+                                                 const std::vector<std::pair<size_t, size_t>>& plain_spans) const {
+  return encode_split(text, add_bos, true, &plain_spans);
+}
+
+std::vector<int32_t> VocabTokenizer::encode_split(std::string_view text, bool add_bos, bool parse_special,
+                                                  const SpecialSplitter::Spans* plain) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
   if (add_bos && vocab_.add_bos) out.push_back(vocab_.bos);
   bool after_special = true;
-  for (const Fragment& f : splitter_.split(text, parse_special)) {
+  for (const Fragment& f : splitter_.split(text, parse_special, plain)) {
     if (f.token >= 0) {
       out.push_back(f.token);
       after_special = true;

@@ -42,6 +42,8 @@ class WordCache {
 class VocabTokenizer : public Tokenizer {
  public:
   std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special) const override;
+  std::vector<int32_t> encode_chat(std::string_view text, bool add_bos,
+                                   const std::vector<std::pair<size_t, size_t>>& plain_spans) const override;
   std::string token_to_piece(int32_t id, bool render_special = false) const override;
   std::string decode(const std::vector<int32_t>& ids) const override;
 
@@ -67,6 +69,8 @@ class VocabTokenizer : public Tokenizer {
   Vocab vocab_;
 
  private:
+  std::vector<int32_t> encode_split(std::string_view text, bool add_bos, bool parse_special,
+                                    const SpecialSplitter::Spans* plain) const;
   SpecialSplitter splitter_;
 };
 

@@ -62,11 +62,18 @@ std::vector<int32_t> SpecialSplitter::tokens_present(std::string_view text, bool
   return ranks;
 }
 
-std::vector<Fragment> SpecialSplitter::split(std::string_view text, bool parse_special) const {
+std::vector<Fragment> SpecialSplitter::split(std::string_view text, bool parse_special, const Spans* plain) const {
   std::vector<Fragment> frags;
   if (text.empty()) return frags;
   frags.push_back(Fragment{-1, 0, text.size()});
 
+  // Inside a plain span (user content of a chat prompt) control tokens stay text.
+  auto shielded = [&](int32_t id, size_t at, size_t n) {
+    if (!plain || !(vocab_.attr(id) & (kAttrControl | kAttrUnknown))) return false;
+    for (const auto& sp : *plain)
+      if (at < sp.first + sp.second && sp.first < at + n) return true;
+    return false;
+  };
   std::vector<Fragment> next;
   for (const int32_t r : tokens_present(text, parse_special)) {
     const int32_t id = vocab_.special_tokens()[static_cast<size_t>(r)];
@@ -78,10 +85,14 @@ std::vector<Fragment> SpecialSplitter::split(std::string_view text, bool parse_s
         next.push_back(f);
         continue;
       }
-      size_t off = f.offset, len = f.length;
+      size_t off = f.offset, len = f.length, from = f.offset;
       while (len > 0) {
-        const size_t at = text.substr(0, off + len).find(tok, off);
+        const size_t at = text.substr(0, off + len).find(tok, from);
         if (at == std::string_view::npos) break;
+        if (shielded(id, at, tok.size())) {
+          from = at + 1;
+          continue;
+        }
         size_t left = at - off;
         if (lstrip)
           while (left > 0 && is_c_space(text[off + left - 1])) --left;
@@ -93,6 +104,7 @@ std::vector<Fragment> SpecialSplitter::split(std::string_view text, bool parse_s
           while (right > 0 && is_c_space(text[right_off])) ++right_off, --right;
         off = right_off;
         len = right;
+        from = off;
       }
       if (len > 0) next.push_back(Fragment{-1, off, len});
     }

@@ -26,7 +26,10 @@ class SpecialSplitter {
   // longest text first over the whole input (llama.cpp's order, which decides
   // what overlapping candidates become); whitespace next to tokens with
   // kAttrLstrip / kAttrRstrip is dropped.
-  std::vector<Fragment> split(std::string_view text, bool parse_special) const;
+  // plain: byte ranges (offset, length) where control tokens are not parsed
+  // even with parse_special (user content inside a rendered chat prompt).
+  using Spans = std::vector<std::pair<size_t, size_t>>;
+  std::vector<Fragment> split(std::string_view text, bool parse_special, const Spans* plain = nullptr) const;
 
  private:
   // Byte trie over the special texts, so one pass over the input finds the

@@ -73,15 +73,27 @@ Vocab::Vocab(const GgufFile& file, VocabKind kind, bool default_add_bos) {
   text_.resize(n);
   attr_.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    // llama.cpp names empty entries so that every token has a distinct text.
+    // llama.cpp names empty entries so that no lookup of text ever hits them.
     text_[i] = tokens[i].empty() ? str_cat("[EMPTY_", i, "]") : std::string(tokens[i]);
     attr_[i] = types.empty() ? kAttrNormal : attr_from_type(types[i]);
   }
-  index_.reserve(n);
+  size_t cap = 1024;
+  while (cap < n * 2) cap *= 2;
+  slots_.assign(cap, 0);
+  mask_ = cap - 1;
   // A duplicated text keeps its first id (llama.cpp refuses such files; the
   // first id is what a converter that wrote it would have meant).
-  for (size_t i = 0; i < n; ++i) index_.emplace(text_[i], static_cast<int32_t>(i));
+  for (size_t id = 0; id < n; ++id) {
+    if (find(text_[id]) >= 0) continue;
+    const uint64_t h = hash(text_[id]);
+    uint64_t i = h & mask_;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    slots_[i] = ((h >> 32) << 32) | (id + 1);
+  }
 
+  // SentencePiece files from before these keys existed meant <unk> <s> </s>
+  // at 0 1 2. BPE gets no default ids: llama.cpp's 11 is a Falcon leftover
+  // that would make "," end generation in GPT-2-like vocabularies.
   if (kind == VocabKind::Spm) {
     bos = 1;
     eos = 2;

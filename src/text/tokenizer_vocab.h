@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace jetlm {
@@ -35,7 +34,7 @@ class Vocab {
   // default_add_bos: the tokenizer family's default, overridden by
   // tokenizer.ggml.add_bos_token when the file has it.
   Vocab(const GgufFile& file, VocabKind kind, bool default_add_bos);
-  // The lookup index holds views into text_, so the object stays put.
+  // Tokenizers keep one for their lifetime; copying 100k+ strings is never meant.
   Vocab(const Vocab&) = delete;
   Vocab& operator=(const Vocab&) = delete;
 
@@ -44,10 +43,16 @@ class Vocab {
   const std::string& text(int32_t id) const { return text_[static_cast<size_t>(id)]; }
   float score(int32_t id) const { return score_[static_cast<size_t>(id)]; }
   uint32_t attr(int32_t id) const { return attr_[static_cast<size_t>(id)]; }
-  // Token id of an exact text, -1 when there is none.
+  // Token id of an exact text, -1 when there is none. The tokenizers call
+  // this for every candidate merge, hence the flat table below.
   int32_t find(std::string_view s) const {
-    const auto it = index_.find(s);
-    return it == index_.end() ? -1 : it->second;
+    const uint64_t h = hash(s);
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) return -1;
+      const auto id = static_cast<int32_t>(static_cast<uint32_t>(slot) - 1);
+      if ((slot >> 32) == (h >> 32) && text_[static_cast<size_t>(id)] == s) return id;
+    }
   }
 
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;
@@ -65,11 +70,24 @@ class Vocab {
   void detect_special_by_text();
   void apply_model_quirks(const GgufFile& file);
 
+  // FNV-1a over the bytes (tokens are short), then a final mix so that both
+  // the low bits (the slot) and the high bits (the tag) are well spread.
+  static uint64_t hash(std::string_view s) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ s.size();
+    for (const char c : s) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001B3ULL;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return h ^ (h >> 32);
+  }
+
   std::string name_;
   std::vector<std::string> text_;
   std::vector<float> score_;
   std::vector<uint32_t> attr_;
-  std::unordered_map<std::string_view, int32_t> index_;
+  // Text -> id, open addressing: (hash tag << 32) | (id + 1) per slot, 0 when
+  // empty; a tag match is confirmed against the text itself.
+  std::vector<uint64_t> slots_;
+  uint64_t mask_ = 0;
   std::vector<int32_t> special_;
   std::vector<bool> eog_;
   int32_t fim_pre_ = -1, fim_suf_ = -1, fim_mid_ = -1, fim_pad_ = -1, fim_rep_ = -1, fim_sep_ = -1;

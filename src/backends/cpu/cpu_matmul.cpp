@@ -40,17 +40,19 @@ void grow(std::vector<T>& v, size_t n) {  // buffers grow on the first call of e
 
 }  // namespace
 
-// Decoded rows of one thread: kMaxTileRows rows of k values in each family's form.
+// Decoded rows of one thread: up to kWideRows rows of k values in each family's
+// form, and the wide kernel's scratch.
 struct CpuMatmul::ThreadPanel {
   int64_t k_float = 0, k_quant = 0;  // row lengths the buffers hold
   std::vector<float> f;
   std::vector<int8_t> q, sc;
   std::vector<int16_t> mn;
   std::vector<float> d, m;
-  cpu::PanelStore store[cpu::kMaxTileRows] = {};
+  std::vector<uint8_t> scratch;
+  cpu::PanelStore store[cpu::kWideRows] = {};
 
   void reserve(int64_t cols, bool is_float) {
-    const int R = cpu::kMaxTileRows;
+    const int R = cpu::kWideRows;
     if (is_float) {
       if (cols <= k_float) return;
       f.resize(static_cast<size_t>(R * cols));
@@ -63,6 +65,7 @@ struct CpuMatmul::ThreadPanel {
       mn.resize(static_cast<size_t>(R * cols / 16));
       d.resize(static_cast<size_t>(R * cols / 32));
       m.resize(static_cast<size_t>(R * cols / 32));
+      scratch.resize(static_cast<size_t>(cpu::wide_scratch_bytes(cols)));
       for (int r = 0; r < R; ++r) {
         store[r].q = q.data() + r * cols;
         store[r].sc = sc.data() + r * cols / 16;
@@ -84,7 +87,7 @@ CpuMatmul::~CpuMatmul() = default;
 bool CpuMatmul::supports(TensorType t) const {
   Family f;
   const uint32_t id = static_cast<uint32_t>(t);
-  return cpu_family_of(t, &f) && id < 32 && kern_.decode[id] != nullptr;
+  return cpu_family_of(t, &f) && id < 32 && kern_.decode[id] != nullptr && kern_.gemv[id] != nullptr;
 }
 
 void CpuMatmul::quantize(const float* x, int n, int64_t k, int block, bool with_sums) {
@@ -123,7 +126,8 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
   const cpu::DecodeRowFn decode = kern_.decode[static_cast<uint32_t>(w.type)];
   const cpu::GemmFn gemm = kern_.gemm[static_cast<int>(fam)];
   const bool is_float = fam == Family::Float;
-  if (!is_float) quantize(x, n, K, cpu::act_block(fam), fam == Family::LegacyMin);
+  // The 32-value families take the activation sums (offsets of unsigned codes).
+  if (!is_float) quantize(x, n, K, cpu::act_block(fam), fam != Family::KQuant);
 
   const int nth = pool_.size();
   for (auto& p : panels_) p->reserve(K, is_float);
@@ -139,15 +143,32 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
 
   WorkQueue queue;
+  if (n == 1) {
+    // Token generation: the fused kernel streams each row once, decoding in registers.
+    const cpu::GemvFn gemv = kern_.gemv[static_cast<uint32_t>(w.type)];
+    auto rows = [&](int, int) {
+      for (int64_t c = queue.take(); c < n_chunks; c = queue.take()) {
+        const int64_t r0 = c * chunk, r1 = std::min(R, r0 + chunk);
+        gemv(base + static_cast<size_t>(r0) * rb, rb, static_cast<int>(r1 - r0), K, &act_, x, y + r0);
+      }
+    };
+    if (n_chunks == 1) rows(0, 1);
+    else pool_.run(rows);
+    return;
+  }
+  // Prompt processing: the wide kernel (8 interleaved rows) where the ISA has one.
+  const cpu::GemmFn wide = n >= cpu::kWideMinTokens ? kern_.gemm8[static_cast<int>(fam)] : nullptr;
+  const int tile_rows = wide ? cpu::kWideRows : cpu::kMaxTileRows;
+  const int bias = w.type == TensorType::Q4_0 ? 8 : w.type == TensorType::Q5_0 ? 16 : 0;
   auto body = [&](int ith, int) {
     ThreadPanel& pn = *panels_[static_cast<size_t>(ith)];
-    cpu::PanelRow rows[cpu::kMaxTileRows];
+    cpu::PanelRow rows[cpu::kWideRows];
     for (int64_t c = queue.take(); c < n_chunks; c = queue.take()) {
       const int64_t r0 = c * chunk, r1 = std::min(R, r0 + chunk);
       for (int t0 = 0; t0 < n; t0 += tb) {
         const int nt = std::min(tb, n - t0);
-        for (int64_t r = r0; r < r1; r += cpu::kMaxTileRows) {
-          const int nr = static_cast<int>(std::min<int64_t>(cpu::kMaxTileRows, r1 - r));
+        for (int64_t r = r0; r < r1; r += tile_rows) {
+          const int nr = static_cast<int>(std::min<int64_t>(tile_rows, r1 - r));
           for (int i = 0; i < nr; ++i) decode(base + static_cast<size_t>(r + i) * rb, K, &pn.store[i], &rows[i]);
           cpu::GemmArgs a;
           a.rows = rows;
@@ -159,7 +180,9 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
           a.n_tok = nt;
           a.y = y + static_cast<int64_t>(t0) * R + r;
           a.ldy = R;
-          gemm(a);
+          a.scratch = pn.scratch.data();
+          a.code_bias = bias;
+          (wide ? wide : gemm)(a);
         }
       }
     }

@@ -22,7 +22,7 @@ constexpr int kSpinBeforeSleep = 1 << 14;
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads), slots_(new Slot[static_cast<size_t>(n_)]) {
   threads_.reserve(static_cast<size_t>(n_ - 1));
   for (int i = 1; i < n_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
@@ -44,8 +44,7 @@ void ThreadPool::run_impl(Thunk fn, void* ctx) {
   }
   fn_ = fn;
   ctx_ = ctx;
-  pending_.store(n_ - 1, std::memory_order_relaxed);
-  gen_.fetch_add(1, std::memory_order_seq_cst);  // publishes fn_, ctx_, pending_
+  const uint64_t g = gen_.fetch_add(1, std::memory_order_seq_cst) + 1;  // publishes fn_, ctx_
   // A worker that registered as sleeping before the increment above is woken
   // here; one that registers after it sees the new generation and does not sleep.
   if (sleepers_.load(std::memory_order_seq_cst) > 0) {
@@ -53,14 +52,23 @@ void ThreadPool::run_impl(Thunk fn, void* ctx) {
     cv_.notify_all();
   }
   fn(ctx, 0, n_);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-    cpu_relax();
-    if (spins > kSpinBeforeSleep) std::this_thread::yield();  // a worker was descheduled
+  // Parts no worker has claimed yet are done here; then wait for the claimed ones.
+  for (int i = 1; i < n_; ++i) {
+    uint64_t c = slots_[i].claim.load(std::memory_order_acquire);
+    if (c < 2 * g && slots_[i].claim.compare_exchange_strong(c, 2 * g + 1, std::memory_order_acq_rel)) fn(ctx, i, n_);
+  }
+  for (int i = 1; i < n_; ++i) {
+    if (slots_[i].claim.load(std::memory_order_acquire) != 2 * g) continue;
+    for (int spins = 0; slots_[i].done.load(std::memory_order_acquire) != g; ++spins) {
+      cpu_relax();
+      if (spins > kSpinBeforeSleep) std::this_thread::yield();  // the worker was descheduled mid-part
+    }
   }
 }
 
 void ThreadPool::worker(int ith) {
   uint64_t seen = 0;
+  Slot& slot = slots_[ith];
   for (;;) {
     uint64_t g = gen_.load(std::memory_order_acquire);
     for (int spins = 0; g == seen; g = gen_.load(std::memory_order_acquire)) {
@@ -76,8 +84,12 @@ void ThreadPool::worker(int ith) {
     }
     seen = g;
     if (stop_) return;
-    fn_(ctx_, ith, n_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    // The caller may have taken this part already (this thread came late).
+    uint64_t c = slot.claim.load(std::memory_order_acquire);
+    if (c < 2 * g && slot.claim.compare_exchange_strong(c, 2 * g, std::memory_order_acq_rel)) {
+      fn_(ctx_, ith, n_);
+      slot.done.store(g, std::memory_order_release);
+    }
   }
 }
 

@@ -6,10 +6,17 @@
 // spins briefly (the next op of a forward pass follows within microseconds,
 // and a futex wake-up costs more than that), then blocks on a condition
 // variable, so an idle model costs no CPU.
+//
+// A worker claims its part of a run before doing it; when the caller has
+// finished its own part it does every part still unclaimed itself. So a
+// worker that the OS has descheduled (a machine shared with other processes)
+// delays nothing: it finds its part done when it gets the CPU back. Without
+// this, every op would wait for a scheduler time slice on a loaded machine.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -25,7 +32,8 @@ class ThreadPool {
 
   int size() const { return n_; }
 
-  // fn(int ith, int nth) on every thread. Not reentrant: fn must not call run().
+  // fn(int ith, int nth) for every ith in [0, nth), each exactly once, on some
+  // thread of the pool. Not reentrant: fn must not call run().
   template <class F>
   void run(F&& fn) {
     using Fn = typename std::remove_reference<F>::type;
@@ -34,6 +42,12 @@ class ThreadPool {
 
  private:
   using Thunk = void (*)(void* ctx, int ith, int nth);
+  // One per worker, on its own cache line: claim = 2g (the worker does part
+  // ith of run g) or 2g+1 (the caller took it); done = g when the worker finished.
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> claim{0};
+    std::atomic<uint64_t> done{0};
+  };
   void run_impl(Thunk fn, void* ctx);
   void worker(int ith);
 
@@ -42,10 +56,9 @@ class ThreadPool {
   Thunk fn_ = nullptr;
   void* ctx_ = nullptr;
   bool stop_ = false;
-  // Each counter on its own cache line: workers poll gen_ while finishing ones decrement pending_.
   alignas(64) std::atomic<uint64_t> gen_{0};
-  alignas(64) std::atomic<int> pending_{0};
   alignas(64) std::atomic<int> sleepers_{0};
+  std::unique_ptr<Slot[]> slots_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::thread> threads_;

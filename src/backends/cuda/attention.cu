@@ -123,7 +123,8 @@ JDEV float2 load_kv2(const float* p) { return __ldg(reinterpret_cast<const float
 
 template <int kMaxG, typename T>
 __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
-  extern __shared__ float sh[];
+  extern __shared__ float4 sh4[];  // float4: the query rows are read as 16-byte vectors
+  float* sh = reinterpret_cast<float*>(sh4);
   __shared__ int s_last;
   pdl_trigger();
   pdl_wait();

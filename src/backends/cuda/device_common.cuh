@@ -12,6 +12,8 @@
 #include "backends/cuda/kernels.h"
 
 #define JDEV __device__ __forceinline__
+// For the few helpers the launchers call on the host too (grid sizes).
+#define JHD __host__ __device__ __forceinline__
 
 // griddepcontrol exists from PTX 7.8 (CUDA 11.8) on sm_90.
 #if defined(__CUDACC_VER_MAJOR__) && (__CUDACC_VER_MAJOR__ > 11 || (__CUDACC_VER_MAJOR__ == 11 && __CUDACC_VER_MINOR__ >= 8))
@@ -71,17 +73,18 @@ JDEV uint4 ld_u128(const uint8_t* p) { return __ldg(reinterpret_cast<const uint4
 
 // NW little-endian words from a 2-byte aligned address. Most ggml blocks are
 // only 2-byte aligned (18, 34, 110, 210 bytes), so this reads the aligned words
-// around them and funnel-shifts; it never touches a word outside the byte
-// range's own words, so it stays inside the tensor.
+// around them and funnel-shifts. At an address 2 mod 4 the last piece is read
+// as 16 bits: no byte after the range is touched (the allocation may end there).
 template <int NW>
 JDEV void ld_words_a2(const uint8_t* p, uint32_t (&w)[NW]) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
   const unsigned int* base = reinterpret_cast<const unsigned int*>(a & ~uintptr_t(3));
-  const int mis = static_cast<int>((a >> 1) & 1);  // 1 when p is 2 mod 4
-  const int shift = mis * 16;
+  const bool mis = (a & 2) != 0;
+  const int shift = mis ? 16 : 0;
   uint32_t v[NW + 1];
 #pragma unroll
-  for (int i = 0; i <= NW; ++i) v[i] = __ldg(base + (i < NW ? i : NW - 1 + mis));
+  for (int i = 0; i < NW; ++i) v[i] = __ldg(base + i);
+  v[NW] = mis ? static_cast<uint32_t>(__ldg(reinterpret_cast<const unsigned short*>(base + NW))) : 0u;
 #pragma unroll
   for (int i = 0; i < NW; ++i) w[i] = __funnelshift_r(v[i], v[i + 1], shift);
 }

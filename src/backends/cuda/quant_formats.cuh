@@ -52,7 +52,7 @@ struct FmtQ4_0 {
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[4]; float d; };
-  static JDEV int n_twi(int cols) { return cols / 32; }
+  static JHD int n_twi(int cols) { return cols / 32; }
   static JDEV int group_start(int twi, int g) { return twi * 32 + 8 * g; }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + twi * 18;
@@ -74,7 +74,7 @@ struct FmtQ4_1 {
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[4]; float d, m; };
-  static JDEV int n_twi(int cols) { return cols / 32; }
+  static JHD int n_twi(int cols) { return cols / 32; }
   static JDEV int group_start(int twi, int g) { return twi * 32 + 8 * g; }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + twi * 20;  // 20-byte blocks: 4-byte aligned
@@ -98,7 +98,7 @@ struct FmtQ5_0 {
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t w[5]; float d; };  // w[0] = 5th bits, w[1..4] = low nibbles
-  static JDEV int n_twi(int cols) { return cols / 32; }
+  static JHD int n_twi(int cols) { return cols / 32; }
   static JDEV int group_start(int twi, int g) { return twi * 32 + 8 * g; }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + twi * 22;
@@ -120,7 +120,7 @@ struct FmtQ5_1 {
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[4]; uint32_t qh; float d, m; };
-  static JDEV int n_twi(int cols) { return cols / 32; }
+  static JHD int n_twi(int cols) { return cols / 32; }
   static JDEV int group_start(int twi, int g) { return twi * 32 + 8 * g; }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + twi * 24;  // 24-byte blocks: 8-byte aligned
@@ -146,7 +146,7 @@ struct FmtQ8_0 {
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[8]; float d; };
-  static JDEV int n_twi(int cols) { return cols / 32; }
+  static JHD int n_twi(int cols) { return cols / 32; }
   static JDEV int group_start(int twi, int g) { return twi * 32 + 8 * g; }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + twi * 34;
@@ -165,7 +165,7 @@ struct FmtIQ4_NL {
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[4]; float d; };
-  static JDEV int n_twi(int cols) { return cols / 32; }
+  static JHD int n_twi(int cols) { return cols / 32; }
   static JDEV int group_start(int twi, int g) { return twi * 32 + 8 * g; }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + twi * 18;
@@ -196,7 +196,7 @@ struct FmtQ2_K {
   static const int kTwiValues = 128, kGroups = 16;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; uint32_t s[2]; float d, dmin; };
-  static JDEV int n_twi(int cols) { return cols / 128; }
+  static JHD int n_twi(int cols) { return cols / 128; }
   static JDEV int group_start(int twi, int g) { return twi * 128 + 32 * (g >> 2) + 8 * (g & 3); }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + (twi >> 1) * 84;
@@ -226,7 +226,7 @@ struct FmtQ3_K {
   static const int kTwiValues = 128, kGroups = 16;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[8]; uint32_t hm[8]; uint32_t s[3]; float d; int h; };
-  static JDEV int n_twi(int cols) { return cols / 128; }
+  static JHD int n_twi(int cols) { return cols / 128; }
   static JDEV int group_start(int twi, int g) { return twi * 128 + 32 * (g >> 2) + 8 * (g & 3); }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + (twi >> 1) * 110;
@@ -259,7 +259,7 @@ struct FmtQ4_K {
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; float sc0, off0, sc1, off1; };
-  static JDEV int n_twi(int cols) { return cols / 64; }
+  static JHD int n_twi(int cols) { return cols / 64; }
   static JDEV int group_start(int twi, int g) { return twi * 64 + 32 * (g >> 2) + 8 * (g & 3); }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + (twi >> 2) * 144;
@@ -292,7 +292,7 @@ struct FmtQ5_K {
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; uint32_t qh[8]; float sc0, off0, sc1, off1; int c; };
-  static JDEV int n_twi(int cols) { return cols / 64; }
+  static JHD int n_twi(int cols) { return cols / 64; }
   static JDEV int group_start(int twi, int g) { return twi * 64 + 32 * (g >> 2) + 8 * (g & 3); }
   static JDEV void load(const uint8_t* row, int twi, int, Raw& r) {
     const uint8_t* b = row + (twi >> 2) * 176;
@@ -333,7 +333,7 @@ struct FmtQ6_K {
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = false;
   struct Raw { uint32_t ql[8]; uint32_t qh[8]; uint32_t s[2]; float d; int p; };
-  static JDEV int n_twi(int cols) { return cols / 64; }
+  static JHD int n_twi(int cols) { return cols / 64; }
   static JDEV int group_start(int twi, int g) {
     const int h = (twi >> 1) & 1, p = twi & 1;
     return (twi >> 2) * 256 + 128 * h + 32 * (p + 2 * (g >> 2)) + 8 * (g & 3);
@@ -365,7 +365,7 @@ struct FmtF32 {
   static const int kTwiValues = 8, kGroups = 1;
   static const bool kHasOffset = false;
   struct Raw { float v[8]; };
-  static JDEV int n_twi(int cols) { return (cols + 7) / 8; }
+  static JHD int n_twi(int cols) { return (cols + 7) / 8; }
   static JDEV int group_start(int twi, int) { return twi * 8; }
   static JDEV void load(const uint8_t* row, int twi, int cols, Raw& r) {
     const float* p = reinterpret_cast<const float*>(row) + twi * 8;
@@ -391,7 +391,7 @@ struct FmtHalf16 {
   static const int kTwiValues = 8, kGroups = 1;
   static const bool kHasOffset = false;
   struct Raw { uint32_t w[4]; };
-  static JDEV int n_twi(int cols) { return (cols + 7) / 8; }
+  static JHD int n_twi(int cols) { return (cols + 7) / 8; }
   static JDEV int group_start(int twi, int) { return twi * 8; }
   static JDEV void load(const uint8_t* row, int twi, int cols, Raw& r) {
     const uint8_t* p = row + twi * 16;

@@ -1,6 +1,8 @@
-// Row decoders: one per file format, written once over the SIMD primitives P
-// (prims_*.h) and instantiated by every ISA translation unit. Each turns a
-// row of blocks into the canonical form of its family (layout.h).
+// Block decoders: one per file format, written once over the SIMD primitives
+// P (prims_*.h) and instantiated by every ISA translation unit. A decoder
+// turns one block into registers in the canonical form of its family
+// (layout.h); the fused matrix-vector kernel consumes them directly, and the
+// panel writers below store them for the matrix-matrix kernel.
 //
 // Included by kernels_impl.h only, inside an ISA's target region.
 #pragma once
@@ -10,6 +12,7 @@
 #include "backends/cpu/simd/layout.h"
 #include "formats/blocks.h"
 #include "formats/tensor_type.h"
+#include "util/fp16.h"
 
 namespace {
 
@@ -25,45 +28,25 @@ inline uint32_t load_u32(const uint8_t* p) {
   return v;
 }
 
-// ---- float family ----------------------------------------------------------
+// ---- 32-value blocks: codes(b) -> 32 codes, d(b) scale, m(b) offset --------
 
 template <class P>
-void decode_f32(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  *row = PanelRow{};
-  row->f = static_cast<const float*>(src);  // used in place: nothing to decode
-}
-
-template <class P, bool kBf16>
-void decode_half(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const uint16_t* h = static_cast<const uint16_t*>(src);
-  int64_t i = 0;
-  for (; i + P::kLanes <= k; i += P::kLanes) P::fstore(o->f + i, kBf16 ? P::load_bf16(h + i) : P::load_f16(h + i));
-  for (; i < k; ++i) o->f[i] = kBf16 ? jetlm::bf16_to_f32(h[i]) : P::h2f(h[i]);
-  *row = o->view();
-}
-
-// ---- 32-value blocks -------------------------------------------------------
+struct DecQ4_0 {
+  using Block = BlockQ4_0;
+  static constexpr Family kFamily = Family::LegacySigned;
+  static B32<P> codes(const Block& b) { return P::sub8(P::nibbles16(b.qs), 8); }
+  static float d(const Block& b) { return P::h2f(b.d); }
+  static float m(const Block&) { return 0.f; }
+};
 
 template <class P>
-void decode_q4_0(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ4_0* b = static_cast<const BlockQ4_0*>(src);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    o->d[i] = P::h2f(b[i].d);
-    P::store32(o->q + 32 * i, P::sub8(P::nibbles16(b[i].qs), 8));
-  }
-  *row = o->view();
-}
-
-template <class P>
-void decode_q4_1(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ4_1* b = static_cast<const BlockQ4_1*>(src);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    o->d[i] = P::h2f(b[i].d);
-    o->m[i] = P::h2f(b[i].m);
-    P::store32(o->q + 32 * i, P::nibbles16(b[i].qs));
-  }
-  *row = o->view();
-}
+struct DecQ4_1 {
+  using Block = BlockQ4_1;
+  static constexpr Family kFamily = Family::LegacyMin;
+  static B32<P> codes(const Block& b) { return P::nibbles16(b.qs); }
+  static float d(const Block& b) { return P::h2f(b.d); }
+  static float m(const Block& b) { return P::h2f(b.m); }
+};
 
 // Q5_0 / Q5_1: the 5th bit of value j is bit j of qh.
 template <class P, class Block>
@@ -72,48 +55,51 @@ B32<P> five_bit_codes(const Block& b) {
 }
 
 template <class P>
-void decode_q5_0(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ5_0* b = static_cast<const BlockQ5_0*>(src);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    o->d[i] = P::h2f(b[i].d);
-    P::store32(o->q + 32 * i, P::sub8(five_bit_codes<P>(b[i]), 16));
-  }
-  *row = o->view();
-}
+struct DecQ5_0 {
+  using Block = BlockQ5_0;
+  static constexpr Family kFamily = Family::LegacySigned;
+  static B32<P> codes(const Block& b) { return P::sub8(five_bit_codes<P>(b), 16); }
+  static float d(const Block& b) { return P::h2f(b.d); }
+  static float m(const Block&) { return 0.f; }
+};
 
 template <class P>
-void decode_q5_1(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ5_1* b = static_cast<const BlockQ5_1*>(src);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    o->d[i] = P::h2f(b[i].d);
-    o->m[i] = P::h2f(b[i].m);
-    P::store32(o->q + 32 * i, five_bit_codes<P>(b[i]));
-  }
-  *row = o->view();
-}
+struct DecQ5_1 {
+  using Block = BlockQ5_1;
+  static constexpr Family kFamily = Family::LegacyMin;
+  static B32<P> codes(const Block& b) { return five_bit_codes<P>(b); }
+  static float d(const Block& b) { return P::h2f(b.d); }
+  static float m(const Block& b) { return P::h2f(b.m); }
+};
 
 template <class P>
-void decode_q8_0(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ8_0* b = static_cast<const BlockQ8_0*>(src);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    o->d[i] = P::h2f(b[i].d);
-    P::store32(o->q + 32 * i, P::load32(b[i].qs));
-  }
-  *row = o->view();
-}
+struct DecQ8_0 {
+  using Block = BlockQ8_0;
+  static constexpr Family kFamily = Family::LegacySigned;
+  static B32<P> codes(const Block& b) { return P::load32(b.qs); }
+  static float d(const Block& b) { return P::h2f(b.d); }
+  static float m(const Block&) { return 0.f; }
+};
 
 template <class P>
-void decode_iq4_nl(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockIQ4_NL* b = static_cast<const BlockIQ4_NL*>(src);
-  for (int64_t i = 0; i < k / 32; ++i) {
-    o->d[i] = P::h2f(b[i].d);
-    P::store32(o->q + 32 * i, P::lookup16(P::nibbles16(b[i].qs), kIq4nlValues));
-  }
-  *row = o->view();
-}
+struct DecIQ4_NL {
+  using Block = BlockIQ4_NL;
+  static constexpr Family kFamily = Family::LegacySigned;
+  static B32<P> codes(const Block& b) { return P::lookup16(P::nibbles16(b.qs), kIq4nlValues); }
+  static float d(const Block& b) { return P::h2f(b.d); }
+  static float m(const Block&) { return 0.f; }
+};
 
 // ---- 256-value super-blocks ------------------------------------------------
+// scales(b) -> KScales; codes(b, h, out) -> the 4 chunks of 32 of half h.
 // Canonical: w = d * sc[g] * q - dmin * mn[g], q unsigned, g = group of 16.
+
+template <class P>
+struct KScales {
+  float d, dmin;
+  typename P::V16 sc;  // 16 signed scales, one per group of 16 values
+  typename P::MN mn;   // 16 int16 mins
+};
 
 // The four 2-bit fields of 32 bytes (Q2_K/Q3_K layout: field s of byte l is value 32s + l).
 template <class P>
@@ -125,134 +111,159 @@ void crumbs(B32<P> qs, B32<P> out[4]) {
 }
 
 template <class P>
-void decode_q2_k(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ2_K* b = static_cast<const BlockQ2_K*>(src);
-  for (int64_t i = 0; i < k / QK_K; ++i) {
-    const BlockQ2_K& x = b[i];
-    o->d[i] = P::h2f(x.d);
-    o->m[i] = P::h2f(x.dmin);
-    for (int g = 0; g < 16; ++g) {
-      o->sc[16 * i + g] = static_cast<int8_t>(x.scales[g] & 0xF);
-      o->mn[16 * i + g] = static_cast<int16_t>(x.scales[g] >> 4);
-    }
-    int8_t* q = o->q + QK_K * i;
-    for (int h = 0; h < 2; ++h) {
-      B32<P> c[4];
-      crumbs<P>(P::load32(x.qs + 32 * h), c);
-      for (int s = 0; s < 4; ++s) P::store32(q + 128 * h + 32 * s, c[s]);
-    }
+struct DecQ2_K {
+  using Block = BlockQ2_K;
+  static KScales<P> scales(const Block& b) {
+    const typename P::V16 raw = P::v16_load(b.scales);  // low nibble scale, high nibble min
+    return KScales<P>{P::h2f(b.d), P::h2f(b.dmin), P::v16_and(raw, 0xF), P::mn_from_u8(P::v16_shr4(raw))};
   }
-  *row = o->view();
-}
+  static void codes(const Block& b, int h, B32<P> out[4]) { crumbs<P>(P::load32(b.qs + 32 * h), out); }
+};
 
 // Q3_K: q = low2 + 4 * hbit - 4; the -4 goes to the mins (mn = 4 * sc, dmin = d).
 template <class P>
-void decode_q3_k(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ3_K* b = static_cast<const BlockQ3_K*>(src);
-  for (int64_t i = 0; i < k / QK_K; ++i) {
-    const BlockQ3_K& x = b[i];
-    const float d = P::h2f(x.d);
-    o->d[i] = d;
-    o->m[i] = d;
-    for (int g = 0; g < 16; ++g) {
-      const int s = unpack_scale_q3_k(g, x.scales) - 32;
-      o->sc[16 * i + g] = static_cast<int8_t>(s);
-      o->mn[16 * i + g] = static_cast<int16_t>(4 * s);
-    }
-    const B32<P> hm = P::load32(x.hmask);
-    const B32<P> four = P::set1(4);
-    int8_t* q = o->q + QK_K * i;
-    for (int h = 0; h < 2; ++h) {
-      B32<P> c[4];
-      crumbs<P>(P::load32(x.qs + 32 * h), c);
-      for (int s = 0; s < 4; ++s) {
-        const int chunk = 4 * h + s;  // value 32*chunk + l has its high bit at bit chunk of hmask[l]
-        const B32<P> hb = P::and_(P::test(hm, static_cast<uint8_t>(1u << chunk)), four);
-        P::store32(q + 32 * chunk, P::or_(c[s], hb));
-      }
+struct DecQ3_K {
+  using Block = BlockQ3_K;
+  static KScales<P> scales(const Block& b) {
+    // 16 6-bit codes: low nibbles in bytes 0-7, top 2 bits in bytes 8-11 (blocks.h),
+    // gathered four at a time with 32-bit masks.
+    uint32_t a[3];
+    std::memcpy(a, b.scales, 12);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const uint32_t s0 = (a[0] & m4) | ((a[2] & m2) << 4);
+    const uint32_t s1 = (a[1] & m4) | (((a[2] >> 2) & m2) << 4);
+    const uint32_t s2 = ((a[0] >> 4) & m4) | (((a[2] >> 4) & m2) << 4);
+    const uint32_t s3 = ((a[1] >> 4) & m4) | (((a[2] >> 6) & m2) << 4);
+    const typename P::V16 sc =
+        P::v16_sub(P::v16_from_u64(s0 | static_cast<uint64_t>(s1) << 32, s2 | static_cast<uint64_t>(s3) << 32), 32);
+    const float d = P::h2f(b.d);
+    return KScales<P>{d, d, sc, P::template mn_from_i8<2>(sc)};
+  }
+  static void codes(const Block& b, int h, B32<P> out[4]) {
+    crumbs<P>(P::load32(b.qs + 32 * h), out);
+    const B32<P> hm = P::load32(b.hmask), four = P::set1(4);
+    for (int s = 0; s < 4; ++s) {  // value 32*chunk + l has its high bit at bit chunk of hmask[l]
+      const B32<P> hb = P::and_(P::test(hm, static_cast<uint8_t>(1u << (4 * h + s))), four);
+      out[s] = P::or_(out[s], hb);
     }
   }
-  *row = o->view();
-}
+};
 
 // Q4_K / Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins.
-template <class P, class Block, bool kFifthBit>
-void decode_q45_k(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const Block* b = static_cast<const Block*>(src);
-  for (int64_t i = 0; i < k / QK_K; ++i) {
-    const Block& x = b[i];
-    o->d[i] = P::h2f(x.d);
-    o->m[i] = P::h2f(x.dmin);
-    for (int j = 0; j < 8; ++j) {
-      uint8_t sc, mn;
-      unpack_scale_min_k4(j, x.scales, &sc, &mn);
-      o->sc[16 * i + 2 * j] = o->sc[16 * i + 2 * j + 1] = static_cast<int8_t>(sc);
-      o->mn[16 * i + 2 * j] = o->mn[16 * i + 2 * j + 1] = static_cast<int16_t>(mn);
-    }
-    int8_t* q = o->q + QK_K * i;
-    for (int p = 0; p < 4; ++p) {
-      const B32<P> qs = P::load32(x.qs + 32 * p);
-      B32<P> lo = P::template shr_and<0>(qs, 0xF);
-      B32<P> hi = P::template shr_and<4>(qs, 0xF);
+template <class P, class B, bool kFifthBit>
+struct DecQ45_K {
+  using Block = B;
+  static KScales<P> scales(const Block& b) {
+    // Bytes 0-3: scales 0-3, bytes 4-7: mins 0-3 (low 6 bits); bytes 8-11: low
+    // nibbles of scales/mins 4-7, whose top bits are the top bits of bytes 0-7.
+    uint32_t a[3];
+    std::memcpy(a, b.scales, 12);
+    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const uint32_t sc_lo = a[0] & m6, mn_lo = a[1] & m6;
+    const uint32_t sc_hi = (a[2] & m4) | (((a[0] >> 6) & m2) << 4);
+    const uint32_t mn_hi = ((a[2] >> 4) & m4) | (((a[1] >> 6) & m2) << 4);
+    const typename P::V16 sc = P::v16_zip_lo(P::v16_from_u64(sc_lo | static_cast<uint64_t>(sc_hi) << 32, 0));
+    const typename P::V16 mn = P::v16_zip_lo(P::v16_from_u64(mn_lo | static_cast<uint64_t>(mn_hi) << 32, 0));
+    return KScales<P>{P::h2f(b.d), P::h2f(b.dmin), sc, P::mn_from_u8(mn)};
+  }
+  static void codes(const Block& b, int h, B32<P> out[4]) {
+    for (int p = 0; p < 2; ++p) {
+      const B32<P> qs = P::load32(b.qs + 64 * h + 32 * p);  // 64 values: low nibbles, then high
+      out[2 * p] = P::template shr_and<0>(qs, 0xF);
+      out[2 * p + 1] = P::template shr_and<4>(qs, 0xF);
       if constexpr (kFifthBit) {
-        const B32<P> qh = P::load32(x.qh);
-        const B32<P> sixteen = P::set1(0x10);
-        lo = P::or_(lo, P::and_(P::test(qh, static_cast<uint8_t>(1u << (2 * p))), sixteen));
-        hi = P::or_(hi, P::and_(P::test(qh, static_cast<uint8_t>(1u << (2 * p + 1))), sixteen));
+        const B32<P> qh = P::load32(b.qh), sixteen = P::set1(0x10);
+        const int c = 4 * h + 2 * p;  // chunk c: 5th bit at bit c of qh[l]
+        out[2 * p] = P::or_(out[2 * p], P::and_(P::test(qh, static_cast<uint8_t>(1u << c)), sixteen));
+        out[2 * p + 1] = P::or_(out[2 * p + 1], P::and_(P::test(qh, static_cast<uint8_t>(2u << c)), sixteen));
       }
-      P::store32(q + 64 * p, lo);
-      P::store32(q + 64 * p + 32, hi);
     }
   }
-  *row = o->view();
-}
+};
+template <class P>
+using DecQ4_K = DecQ45_K<P, BlockQ4_K, false>;
+template <class P>
+using DecQ5_K = DecQ45_K<P, BlockQ5_K, true>;
 
 // Q6_K: q = low4 | high2 << 4, minus 32 (folded into the mins: mn = 32 * sc, dmin = d).
 template <class P>
-void decode_q6_k(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
-  const BlockQ6_K* b = static_cast<const BlockQ6_K*>(src);
+struct DecQ6_K {
+  using Block = BlockQ6_K;
+  static KScales<P> scales(const Block& b) {
+    const typename P::V16 sc = P::v16_load(b.scales);
+    const float d = P::h2f(b.d);
+    return KScales<P>{d, d, sc, P::template mn_from_i8<5>(sc)};
+  }
+  static void codes(const Block& b, int h, B32<P> out[4]) {
+    const B32<P> a0 = P::load32(b.ql + 64 * h), a1 = P::load32(b.ql + 64 * h + 32);
+    const B32<P> hb = P::load32(b.qh + 32 * h);
+    // Value 32s + l of the half: low nibble of a0 (s=0), a1 (s=1), high nibble of a0 (s=2), a1 (s=3);
+    // its high 2 bits at bits 2s of hb, moved to bits 4-5.
+    out[0] = P::or_(P::template shr_and<0>(a0, 0xF), P::template shl_and<4>(hb, 0x30));
+    out[1] = P::or_(P::template shr_and<0>(a1, 0xF), P::template shl_and<2>(hb, 0x30));
+    out[2] = P::or_(P::template shr_and<4>(a0, 0xF), P::template shr_and<0>(hb, 0x30));
+    out[3] = P::or_(P::template shr_and<4>(a1, 0xF), P::template shr_and<2>(hb, 0x30));
+  }
+};
+
+// ---- panel writers: whole rows in canonical form (for the matrix-matrix kernel) ----
+// The prefetch reaches the rows the next tiles decode: the weights stream from
+// DRAM once per matrix-matrix product too.
+
+constexpr int kPanelPrefetch = 4096;
+
+template <class P, class D>
+void decode_legacy(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
+  const typename D::Block* b = static_cast<const typename D::Block*>(src);
+  for (int64_t i = 0; i < k / 32; ++i) {
+    P::prefetch(reinterpret_cast<const uint8_t*>(b + i) + kPanelPrefetch);
+    o->d[i] = D::d(b[i]);
+    if constexpr (D::kFamily == Family::LegacyMin) o->m[i] = D::m(b[i]);
+    P::store32(o->q + 32 * i, D::codes(b[i]));
+  }
+  *row = o->view();
+}
+
+template <class P, class D>
+void decode_k(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
+  const typename D::Block* b = static_cast<const typename D::Block*>(src);
   for (int64_t i = 0; i < k / QK_K; ++i) {
-    const BlockQ6_K& x = b[i];
-    const float d = P::h2f(x.d);
-    o->d[i] = d;
-    o->m[i] = d;
-    for (int g = 0; g < 16; ++g) {
-      o->sc[16 * i + g] = x.scales[g];
-      o->mn[16 * i + g] = static_cast<int16_t>(32 * x.scales[g]);
-    }
-    int8_t* q = o->q + QK_K * i;
+    for (size_t l = 0; l < sizeof(typename D::Block); l += 64)
+      P::prefetch(reinterpret_cast<const uint8_t*>(b + i) + kPanelPrefetch + l);
+    const KScales<P> s = D::scales(b[i]);
+    o->d[i] = s.d;
+    o->m[i] = s.dmin;
+    P::v16_store(o->sc + 16 * i, s.sc);
+    P::mn_store(o->mn + 16 * i, s.mn);
     for (int h = 0; h < 2; ++h) {
-      const B32<P> a0 = P::load32(x.ql + 64 * h);
-      const B32<P> a1 = P::load32(x.ql + 64 * h + 32);
-      const B32<P> hb = P::load32(x.qh + 32 * h);
-      // Value 32s + l of the half: low nibble of a0 (s=0), a1 (s=1), high nibble of a0 (s=2), a1 (s=3);
-      // high 2 bits at bits 2s of hb, moved to bits 4-5.
-      P::store32(q + 128 * h, P::or_(P::template shr_and<0>(a0, 0xF), P::template shl_and<4>(hb, 0x30)));
-      P::store32(q + 128 * h + 32, P::or_(P::template shr_and<0>(a1, 0xF), P::template shl_and<2>(hb, 0x30)));
-      P::store32(q + 128 * h + 64, P::or_(P::template shr_and<4>(a0, 0xF), P::template shr_and<0>(hb, 0x30)));
-      P::store32(q + 128 * h + 96, P::or_(P::template shr_and<4>(a1, 0xF), P::template shr_and<2>(hb, 0x30)));
+      B32<P> c[4];
+      D::codes(b[i], h, c);
+      for (int j = 0; j < 4; ++j) P::store32(o->q + QK_K * i + 128 * h + 32 * j, c[j]);
     }
   }
   *row = o->view();
 }
 
 template <class P>
-void fill_decoders(DecodeRowFn* t) {
-  auto at = [&](TensorType type) -> DecodeRowFn& { return t[static_cast<uint32_t>(type)]; };
-  at(TensorType::F32) = decode_f32<P>;
-  at(TensorType::F16) = decode_half<P, false>;
-  at(TensorType::BF16) = decode_half<P, true>;
-  at(TensorType::Q4_0) = decode_q4_0<P>;
-  at(TensorType::Q4_1) = decode_q4_1<P>;
-  at(TensorType::Q5_0) = decode_q5_0<P>;
-  at(TensorType::Q5_1) = decode_q5_1<P>;
-  at(TensorType::Q8_0) = decode_q8_0<P>;
-  at(TensorType::IQ4_NL) = decode_iq4_nl<P>;
-  at(TensorType::Q2_K) = decode_q2_k<P>;
-  at(TensorType::Q3_K) = decode_q3_k<P>;
-  at(TensorType::Q4_K) = decode_q45_k<P, BlockQ4_K, false>;
-  at(TensorType::Q5_K) = decode_q45_k<P, BlockQ5_K, true>;
-  at(TensorType::Q6_K) = decode_q6_k<P>;
+void decode_f32(const void* src, int64_t, PanelStore*, PanelRow* row) {
+  *row = PanelRow{};
+  row->f = static_cast<const float*>(src);  // used in place: nothing to decode
+}
+
+// Loads of 16-bit float formats.
+template <class P, bool kBf16>
+struct Half {
+  static typename P::F32 load(const uint16_t* p) { return kBf16 ? P::load_bf16(p) : P::load_f16(p); }
+  static float one(uint16_t h) { return kBf16 ? jetlm::bf16_to_f32(h) : P::h2f(h); }
+};
+
+template <class P, bool kBf16>
+void decode_half(const void* src, int64_t k, PanelStore* o, PanelRow* row) {
+  const uint16_t* h = static_cast<const uint16_t*>(src);
+  int64_t i = 0;
+  for (; i + P::kLanes <= k; i += P::kLanes) P::fstore(o->f + i, Half<P, kBf16>::load(h + i));
+  for (; i < k; ++i) o->f[i] = Half<P, kBf16>::one(h[i]);
+  *row = o->view();
 }
 
 }  // namespace

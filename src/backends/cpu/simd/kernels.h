@@ -4,6 +4,7 @@
 // one table; the backend picks a table at run time (cpu_features.h), so one
 // binary runs on any CPU of its architecture.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "backends/cpu/simd/layout.h"
@@ -28,12 +29,23 @@ struct AttnTask {
   int64_t out_stride = 0;
 };
 
+// y[r] = dot(row r, the token) for n_rows rows of a weight matrix in its file
+// format (rows row_bytes apart from w), one token: act (quantized formats) or
+// x (F32/F16/BF16). Decodes in registers and streams each row once.
+using GemvFn = void (*)(const uint8_t* w, size_t row_bytes, int n_rows, int64_t k, const ActQ8* act, const float* x,
+                        float* y);
+
 struct CpuKernels {
   const char* name = "";
-  // Indexed by the TensorType id (< 32); null where the format has no decoder.
+  // Indexed by the TensorType id (< 32); null where the format has no kernel.
   DecodeRowFn decode[32] = {};
+  GemvFn gemv[32] = {};
   // Indexed by Family; each handles up to kMaxTileRows rows per call.
   GemmFn gemm[4] = {};
+  // Optional (null: none), indexed by Family: 8 rows per call, which the
+  // kernel interleaves so that each vector lane holds one row (x86: one scale
+  // multiply per 8 rows instead of per row). Worth it from kWideMinTokens tokens.
+  GemmFn gemm8[4] = {};
   // Quantizes one row of k values (k a multiple of act.block) into token row t of act.
   void (*quantize_row)(const float* x, int t, ActQ8* act) = nullptr;
 
@@ -50,6 +62,8 @@ struct CpuKernels {
 };
 
 constexpr int kMaxTileRows = 4;
+constexpr int kWideRows = 8;
+constexpr int kWideMinTokens = 16;
 
 // The tables compiled into this binary; null when the ISA is not built for this architecture.
 const CpuKernels* kernels_scalar();

@@ -30,11 +30,15 @@
 
 #include "backends/cpu/simd/prims_avx2.h"
 #include "backends/cpu/simd/kernels_impl.h"
+#include "backends/cpu/simd/wide_avx2.h"
 
 namespace {
 jetlm::cpu::CpuKernels make_avx2_table() {
+  using jetlm::cpu::Family;
   jetlm::cpu::CpuKernels t;
   fill_table<Avx2Prims>(&t, "avx2");
+  t.gemm8[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed;
+  t.gemm8[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min;
   return t;
 }
 }  // namespace

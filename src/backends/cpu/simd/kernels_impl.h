@@ -9,6 +9,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
 #include "backends/cpu/simd/decode_impl.h"
 #include "backends/cpu/simd/kernels.h"
@@ -47,12 +48,14 @@ struct KQuantTile {
       I32v<P> is[RT][TT];
       for (int r = 0; r < RT; ++r)
         for (int j = 0; j < TT; ++j) is[r][j] = P::izero();
+      typename P::V16 sc[RT];
+      for (int r = 0; r < RT; ++r) sc[r] = P::v16_load(g.rows[r].sc + sb * 16);
       for (int c = 0; c < 8; ++c) {
         typename P::B32 w[RT];
         typename P::S16 s[RT];
         for (int r = 0; r < RT; ++r) {
           w[r] = P::load32(g.rows[r].q + sb * QK_K + 32 * c);
-          s[r] = P::scales(g.rows[r].sc + sb * 16, c);
+          s[r] = P::scales_v(sc[r], c);
         }
         for (int j = 0; j < TT; ++j) {
           const typename P::B32 av = P::load32(aq[j] + sb * QK_K + 32 * c);
@@ -62,7 +65,7 @@ struct KQuantTile {
       for (int r = 0; r < RT; ++r) {
         for (int j = 0; j < TT; ++j) {
           const float da = ad[j][sb];
-          const I32v<P> mins = P::dot_mins(g.rows[r].mn + sb * 16, ab[j] + sb * 16);
+          const I32v<P> mins = P::dot_mins(P::mn_load(g.rows[r].mn + sb * 16), ab[j] + sb * 16);
           acc[r][j] = P::fmadd(P::cvt(is[r][j]), P::fset1(g.rows[r].d[sb] * da), acc[r][j]);
           acc[r][j] = P::fmadd(P::cvt(mins), P::fset1(-g.rows[r].m[sb] * da), acc[r][j]);
         }
@@ -98,7 +101,7 @@ struct LegacyTile {
       aq[j] = a.q + tok * k;
       ad[j] = a.d + tok * nb;
     }
-    const typename P::S16 ones = P::scales(kOnes, 0);
+    const typename P::S16 ones = P::scales_v(P::v16_load(kOnes), 0);
     F32v<P> acc[RT][TT];
     for (int r = 0; r < RT; ++r)
       for (int j = 0; j < TT; ++j) acc[r][j] = P::fzero();
@@ -173,6 +176,139 @@ void gemm(const GemmArgs& g) {
     default: return gemm_rows<P, Tile, 4>(g);
   }
 }
+
+
+// ---- fused matrix-vector kernels (token generation) ---------------------------
+// Two rows at a time share the activation loads and give two independent
+// accumulation chains; blocks are decoded in registers, never stored, so the
+// loads of the next blocks issue while this one is multiplied, and a software
+// prefetch runs kPrefetch bytes ahead in each row to keep more misses in flight.
+
+// Tuning experiment: JETLM_PF overrides (to be fixed to the best constant).
+inline int prefetch_distance() {
+  static const int v = [] {
+    const char* e = std::getenv("JETLM_PF");
+    return e ? std::atoi(e) : 4096;
+  }();
+  return v;
+}
+
+template <class P, class D>
+void gemv_legacy(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8* act, const float*, float* y) {
+  using Block = typename D::Block;
+  constexpr bool kSigned = D::kFamily == Family::LegacySigned;
+  static const int8_t kOnes[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const typename P::S16 ones = P::scales_v(P::v16_load(kOnes), 0);
+  const int64_t nb = k / 32;
+  const int pf = prefetch_distance();
+  const int8_t* aq = act->q;
+  const float* ad = act->d;
+  const float* as = act->s;
+  auto dot = [&](const Block& b, typename P::B32 av) {
+    const typename P::B32 c = D::codes(b);
+    if constexpr (kSigned) return P::acc_s(P::izero(), P::prep_s(c), av);
+    else return P::acc_ug(P::izero(), c, av, ones);
+  };
+  for (int r = 0; r < n_rows; r += 2) {
+    const bool two = r + 1 < n_rows;
+    const Block* b0 = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * rb);
+    const Block* b1 = reinterpret_cast<const Block*>(w + static_cast<size_t>(two ? r + 1 : r) * rb);
+    F32v<P> acc0 = P::fzero(), acc1 = P::fzero();
+    float off0 = 0.f, off1 = 0.f;
+    for (int64_t i = 0; i < nb; ++i) {
+      P::prefetch(reinterpret_cast<const uint8_t*>(b0 + i) + pf);
+      P::prefetch(reinterpret_cast<const uint8_t*>(b1 + i) + pf);
+      const typename P::B32 av = P::load32(aq + 32 * i);
+      const float da = ad[i];
+      acc0 = P::fmadd(P::cvt(dot(b0[i], av)), P::fset1(D::d(b0[i]) * da), acc0);
+      acc1 = P::fmadd(P::cvt(dot(b1[i], av)), P::fset1(D::d(b1[i]) * da), acc1);
+      if constexpr (!kSigned) {
+        off0 += D::m(b0[i]) * as[i];
+        off1 += D::m(b1[i]) * as[i];
+      }
+    }
+    y[r] = P::hsum(acc0) + off0;
+    if (two) y[r + 1] = P::hsum(acc1) + off1;
+  }
+}
+
+template <class P, class D>
+void gemv_k(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8* act, const float*, float* y) {
+  using Block = typename D::Block;
+  const int64_t nsb = k / QK_K;
+  const int pf = prefetch_distance();
+  const int8_t* aq = act->q;
+  const float* ad = act->d;
+  const int16_t* ab = act->bsum;
+  // One super-block of one row: integer sum over its 8 chunks, then scale and mins.
+  auto superblock = [&](const Block& b, int64_t sb, F32v<P> acc) {
+    const KScales<P> s = D::scales(b);
+    I32v<P> is = P::izero();
+    for (int h = 0; h < 2; ++h) {
+      typename P::B32 c[4];
+      D::codes(b, h, c);
+      for (int j = 0; j < 4; ++j)
+        is = P::acc_ug(is, c[j], P::load32(aq + sb * QK_K + 128 * h + 32 * j), P::scales_v(s.sc, 4 * h + j));
+    }
+    const float da = ad[sb];
+    acc = P::fmadd(P::cvt(is), P::fset1(s.d * da), acc);
+    return P::fmadd(P::cvt(P::dot_mins(s.mn, ab + 16 * sb)), P::fset1(-s.dmin * da), acc);
+  };
+  for (int r = 0; r < n_rows; r += 2) {
+    const bool two = r + 1 < n_rows;
+    const Block* b0 = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * rb);
+    const Block* b1 = reinterpret_cast<const Block*>(w + static_cast<size_t>(two ? r + 1 : r) * rb);
+    F32v<P> acc0 = P::fzero(), acc1 = P::fzero();
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      for (int l = 0; l < static_cast<int>(sizeof(Block)); l += 64) {
+        P::prefetch(reinterpret_cast<const uint8_t*>(b0 + sb) + pf + l);
+        P::prefetch(reinterpret_cast<const uint8_t*>(b1 + sb) + pf + l);
+      }
+      acc0 = superblock(b0[sb], sb, acc0);
+      if (two) acc1 = superblock(b1[sb], sb, acc1);
+    }
+    y[r] = P::hsum(acc0);
+    if (two) y[r + 1] = P::hsum(acc1);
+  }
+}
+
+// F32 / F16 / BF16 weights against float activations.
+template <class P, class L>
+void gemv_float(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8*, const float* x, float* y) {
+  const int pf = prefetch_distance() / static_cast<int>(sizeof(typename L::Elem));
+  for (int r = 0; r < n_rows; r += 2) {
+    const bool two = r + 1 < n_rows;
+    const auto* w0 = reinterpret_cast<const typename L::Elem*>(w + static_cast<size_t>(r) * rb);
+    const auto* w1 = reinterpret_cast<const typename L::Elem*>(w + static_cast<size_t>(two ? r + 1 : r) * rb);
+    F32v<P> acc0 = P::fzero(), acc1 = P::fzero();
+    int64_t i = 0;
+    for (; i + P::kLanes <= k; i += P::kLanes) {
+      P::prefetch(w0 + i + pf);
+      P::prefetch(w1 + i + pf);
+      const F32v<P> xv = P::fload(x + i);
+      acc0 = P::fmadd(L::load(w0 + i), xv, acc0);
+      acc1 = P::fmadd(L::load(w1 + i), xv, acc1);
+    }
+    float s0 = P::hsum(acc0), s1 = P::hsum(acc1);
+    for (; i < k; ++i) {
+      s0 += L::one(w0[i]) * x[i];
+      s1 += L::one(w1[i]) * x[i];
+    }
+    y[r] = s0;
+    if (two) y[r + 1] = s1;
+  }
+}
+
+template <class P>
+struct LoadF32 {
+  using Elem = float;
+  static typename P::F32 load(const float* p) { return P::fload(p); }
+  static float one(float v) { return v; }
+};
+template <class P, bool kBf16>
+struct LoadHalf : Half<P, kBf16> {
+  using Elem = uint16_t;
+};
 
 // ---- activation quantization --------------------------------------------------
 
@@ -381,7 +517,34 @@ void attend(const AttnTask& t) {
 template <class P>
 void fill_table(CpuKernels* k, const char* name) {
   k->name = name;
-  fill_decoders<P>(k->decode);
+  auto at = [](auto* table, TensorType t) -> auto& { return table[static_cast<uint32_t>(t)]; };
+  at(k->decode, TensorType::F32) = decode_f32<P>;
+  at(k->decode, TensorType::F16) = decode_half<P, false>;
+  at(k->decode, TensorType::BF16) = decode_half<P, true>;
+  at(k->gemv, TensorType::F32) = gemv_float<P, LoadF32<P>>;
+  at(k->gemv, TensorType::F16) = gemv_float<P, LoadHalf<P, false>>;
+  at(k->gemv, TensorType::BF16) = gemv_float<P, LoadHalf<P, true>>;
+  auto legacy = [&](TensorType t, auto dec) {
+    using D = decltype(dec);
+    at(k->decode, t) = decode_legacy<P, D>;
+    at(k->gemv, t) = gemv_legacy<P, D>;
+  };
+  legacy(TensorType::Q4_0, DecQ4_0<P>{});
+  legacy(TensorType::Q4_1, DecQ4_1<P>{});
+  legacy(TensorType::Q5_0, DecQ5_0<P>{});
+  legacy(TensorType::Q5_1, DecQ5_1<P>{});
+  legacy(TensorType::Q8_0, DecQ8_0<P>{});
+  legacy(TensorType::IQ4_NL, DecIQ4_NL<P>{});
+  auto kquant = [&](TensorType t, auto dec) {
+    using D = decltype(dec);
+    at(k->decode, t) = decode_k<P, D>;
+    at(k->gemv, t) = gemv_k<P, D>;
+  };
+  kquant(TensorType::Q2_K, DecQ2_K<P>{});
+  kquant(TensorType::Q3_K, DecQ3_K<P>{});
+  kquant(TensorType::Q4_K, DecQ4_K<P>{});
+  kquant(TensorType::Q5_K, DecQ5_K<P>{});
+  kquant(TensorType::Q6_K, DecQ6_K<P>{});
   k->gemm[static_cast<int>(Family::Float)] = gemm<P, FloatTile>;
   k->gemm[static_cast<int>(Family::LegacySigned)] = gemm<P, LegacyTile<true>>;
   k->gemm[static_cast<int>(Family::LegacyMin)] = gemm<P, LegacyTile<false>>;

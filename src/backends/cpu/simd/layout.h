@@ -78,7 +78,7 @@ using DecodeRowFn = void (*)(const void* src, int64_t k, PanelStore* out, PanelR
 // act (the other families), tokens counted from act row t0.
 struct GemmArgs {
   const PanelRow* rows = nullptr;
-  int n_rows = 0;
+  int n_rows = 0;  // up to 4 (gemm), up to 8 (gemm8)
   int64_t k = 0;
   const float* x = nullptr;  // Float family: [n_tok][k]
   const ActQ8* act = nullptr;
@@ -86,7 +86,13 @@ struct GemmArgs {
   int n_tok = 0;
   float* y = nullptr;  // y[t * ldy + r], t counted from t0
   int64_t ldy = 0;
+  // gemm8 only: per-thread scratch of at least wide_scratch_bytes(k), and the
+  // bias of small signed codes (Q4_0: 8, Q5_0: 16; else 0) that the kernel may
+  // add to make them unsigned, moving the bias into the offsets.
+  uint8_t* scratch = nullptr;
+  int code_bias = 0;
 };
+constexpr int64_t wide_scratch_bytes(int64_t k) { return 8 * k + 2 * 8 * (k / 32) * 4 + 64; }
 using GemmFn = void (*)(const GemmArgs& a);
 
 }  // namespace cpu

@@ -71,13 +71,6 @@ struct Avx2Prims {
 
   static I32 izero() { return _mm256_setzero_si256(); }
   static I32 iadd(I32 a, I32 b) { return _mm256_add_epi32(a, b); }
-  // Scales of groups 2c and 2c+1 spread over the 8 int16 pair sums of each group.
-  static S16 scales(const int8_t* sc16, int c) {
-    const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sc16));
-    const long long lo = static_cast<long long>(0x0101010101010101ull * static_cast<unsigned>(2 * c));
-    const long long hi = static_cast<long long>(0x0101010101010101ull * static_cast<unsigned>(2 * c + 1));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s, _mm_set_epi64x(hi, lo)));
-  }
   static I32 acc_ug(I32 acc, B32 w, B32 a, S16 s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), s));
   }
@@ -85,10 +78,6 @@ struct Avx2Prims {
   static I32 acc_s(I32 acc, const WS& w, B32 a) {
     const __m256i p = _mm256_maddubs_epi16(w.abs, _mm256_sign_epi8(a, w.sgn));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-  }
-  static I32 dot_mins(const int16_t* mn, const int16_t* bs) {
-    return _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(mn)),
-                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs)));
   }
 
   static F32 fzero() { return _mm256_setzero_ps(); }
@@ -151,6 +140,36 @@ struct Avx2Prims {
     out[0] = static_cast<int16_t>(_mm_cvtsi128_si32(h));
     out[1] = static_cast<int16_t>(_mm_extract_epi32(h, 1));
   }
+
+  // ---- 16-byte vectors and int16 x 16 (super-block scales and mins) ----
+  using V16 = __m128i;
+  using MN = __m256i;
+  static V16 v16_load(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+  static void v16_store(void* p, V16 v) { _mm_storeu_si128(static_cast<__m128i*>(p), v); }
+  static V16 v16_from_u64(uint64_t lo, uint64_t hi) {
+    return _mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo));
+  }
+  static V16 v16_and(V16 v, uint8_t m) { return _mm_and_si128(v, _mm_set1_epi8(static_cast<char>(m))); }
+  static V16 v16_shr4(V16 v) { return _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0xF)); }
+  static V16 v16_sub(V16 v, uint8_t s) { return _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(s))); }
+  static V16 v16_zip_lo(V16 v) { return _mm_unpacklo_epi8(v, v); }
+  // The two scales of chunk c spread over the 8 int16 pair sums of each 16-value group.
+  static S16 scales_v(V16 v, int c) {
+    const long long lo = static_cast<long long>(0x0101010101010101ull * static_cast<unsigned>(2 * c));
+    const long long hi = static_cast<long long>(0x0101010101010101ull * static_cast<unsigned>(2 * c + 1));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, _mm_set_epi64x(hi, lo)));
+  }
+  static MN mn_from_u8(V16 v) { return _mm256_cvtepu8_epi16(v); }
+  template <int S>
+  static MN mn_from_i8(V16 v) {
+    return _mm256_slli_epi16(_mm256_cvtepi8_epi16(v), S);
+  }
+  static MN mn_load(const int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static void mn_store(int16_t* p, MN m) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), m); }
+  static I32 dot_mins(MN m, const int16_t* bs) {
+    return _mm256_madd_epi16(m, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs)));
+  }
+  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 };
 
 }  // namespace

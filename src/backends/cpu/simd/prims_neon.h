@@ -84,7 +84,6 @@ struct NeonPrims {
 
   static I32 izero() { return vdupq_n_s32(0); }
   static I32 iadd(I32 a, I32 b) { return vaddq_s32(a, b); }
-  static S16 scales(const int8_t* sc16, int c) { return S16{sc16[2 * c], sc16[2 * c + 1]}; }
   // Sum of the 16 products of one group, spread over 4 int32 lanes.
   static int32x4_t group16(uint8x16_t w, uint8x16_t a) {
     if constexpr (kDot) {
@@ -111,14 +110,6 @@ struct NeonPrims {
       p1 = vmlal_s8(p1, vget_high_s8(s8(w.val[1])), vget_high_s8(s8(a.val[1])));
       return vpadalq_s16(vpadalq_s16(acc, p0), p1);
     }
-  }
-  static I32 dot_mins(const int16_t* mn, const int16_t* bs) {
-    const int16x8_t m0 = vld1q_s16(mn), m1 = vld1q_s16(mn + 8);
-    const int16x8_t b0 = vld1q_s16(bs), b1 = vld1q_s16(bs + 8);
-    int32x4_t s = vmull_s16(vget_low_s16(m0), vget_low_s16(b0));
-    s = vmlal_s16(s, vget_high_s16(m0), vget_high_s16(b0));
-    s = vmlal_s16(s, vget_low_s16(m1), vget_low_s16(b1));
-    return vmlal_s16(s, vget_high_s16(m1), vget_high_s16(b1));
   }
 
   static F32 fzero() { return vdupq_n_f32(0.f); }
@@ -168,6 +159,43 @@ struct NeonPrims {
     out[0] = static_cast<int16_t>(vaddlvq_s8(vld1q_s8(q)));
     out[1] = static_cast<int16_t>(vaddlvq_s8(vld1q_s8(q + 16)));
   }
+
+  // ---- 16-byte vectors and int16 x 16 (super-block scales and mins) ----
+  using V16 = int8x16_t;
+  using MN = int16x8x2_t;
+  static V16 v16_load(const void* p) { return vld1q_s8(static_cast<const int8_t*>(p)); }
+  static void v16_store(void* p, V16 v) { vst1q_s8(static_cast<int8_t*>(p), v); }
+  static V16 v16_from_u64(uint64_t lo, uint64_t hi) { return vcombine_s8(vcreate_s8(lo), vcreate_s8(hi)); }
+  static V16 v16_and(V16 v, uint8_t m) { return vandq_s8(v, vdupq_n_s8(static_cast<int8_t>(m))); }
+  static V16 v16_shr4(V16 v) { return vreinterpretq_s8_u8(vshrq_n_u8(vreinterpretq_u8_s8(v), 4)); }
+  static V16 v16_sub(V16 v, uint8_t s) { return vsubq_s8(v, vdupq_n_s8(static_cast<int8_t>(s))); }
+  static V16 v16_zip_lo(V16 v) { return vzip1q_s8(v, v); }
+  static S16 scales_v(V16 v, int c) {
+    int8_t t[16];
+    vst1q_s8(t, v);
+    return S16{t[2 * c], t[2 * c + 1]};
+  }
+  static MN mn_from_u8(V16 v) {
+    const uint8x16_t u = vreinterpretq_u8_s8(v);
+    return MN{{vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(u))), vreinterpretq_s16_u16(vmovl_high_u8(u))}};
+  }
+  template <int S>
+  static MN mn_from_i8(V16 v) {
+    return MN{{vshlq_n_s16(vmovl_s8(vget_low_s8(v)), S), vshlq_n_s16(vmovl_high_s8(v), S)}};
+  }
+  static MN mn_load(const int16_t* p) { return MN{{vld1q_s16(p), vld1q_s16(p + 8)}}; }
+  static void mn_store(int16_t* p, MN m) {
+    vst1q_s16(p, m.val[0]);
+    vst1q_s16(p + 8, m.val[1]);
+  }
+  static I32 dot_mins(MN m, const int16_t* bs) {
+    const int16x8_t b0 = vld1q_s16(bs), b1 = vld1q_s16(bs + 8);
+    int32x4_t s = vmull_s16(vget_low_s16(m.val[0]), vget_low_s16(b0));
+    s = vmlal_high_s16(s, m.val[0], b0);
+    s = vmlal_s16(s, vget_low_s16(m.val[1]), vget_low_s16(b1));
+    return vmlal_high_s16(s, m.val[1], b1);
+  }
+  static void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 };
 
 }  // namespace

@@ -89,7 +89,6 @@ struct ScalarPrims {
 
   static I32 izero() { return 0; }
   static I32 iadd(I32 a, I32 b) { return a + b; }
-  static S16 scales(const int8_t* sc16, int c) { return S16{sc16[2 * c], sc16[2 * c + 1]}; }
   // acc + s0 * sum(w*a over bytes 0-15) + s1 * sum(bytes 16-31); w unsigned, a signed.
   static I32 acc_ug(I32 acc, B32 w, B32 a, S16 s) {
     int32_t lo = 0, hi = 0;
@@ -103,11 +102,6 @@ struct ScalarPrims {
     int32_t s = 0;
     for (int i = 0; i < 32; ++i) s += static_cast<int8_t>(w.b[i]) * static_cast<int8_t>(a.b[i]);
     return acc + s;
-  }
-  static I32 dot_mins(const int16_t* mn, const int16_t* bs) {
-    int32_t s = 0;
-    for (int i = 0; i < 16; ++i) s += mn[i] * bs[i];
-    return s;
   }
 
   static F32 fzero() { return 0.f; }
@@ -150,6 +144,68 @@ struct ScalarPrims {
       out[g] = static_cast<int16_t>(s);
     }
   }
+
+  // ---- 16-byte vectors and int16 x 16 (super-block scales and mins) ----
+  struct V16 {
+    int8_t b[16];
+  };
+  struct MN {
+    int16_t v[16];
+  };
+  static V16 v16_load(const void* p) {
+    V16 r;
+    std::memcpy(r.b, p, 16);
+    return r;
+  }
+  static void v16_store(void* p, V16 v) { std::memcpy(p, v.b, 16); }
+  static V16 v16_from_u64(uint64_t lo, uint64_t hi) {
+    V16 r;
+    std::memcpy(r.b, &lo, 8);
+    std::memcpy(r.b + 8, &hi, 8);
+    return r;
+  }
+  static V16 v16_and(V16 v, uint8_t m) {
+    for (auto& x : v.b) x = static_cast<int8_t>(x & m);
+    return v;
+  }
+  static V16 v16_shr4(V16 v) {
+    for (auto& x : v.b) x = static_cast<int8_t>((static_cast<uint8_t>(x) >> 4) & 0xF);
+    return v;
+  }
+  static V16 v16_sub(V16 v, uint8_t s) {
+    for (auto& x : v.b) x = static_cast<int8_t>(x - s);
+    return v;
+  }
+  // [b0 b0 b1 b1 ... b7 b7]
+  static V16 v16_zip_lo(V16 v) {
+    V16 r;
+    for (int i = 0; i < 8; ++i) r.b[2 * i] = r.b[2 * i + 1] = v.b[i];
+    return r;
+  }
+  static S16 scales_v(V16 v, int c) { return S16{v.b[2 * c], v.b[2 * c + 1]}; }
+  static MN mn_from_u8(V16 v) {
+    MN r;
+    for (int i = 0; i < 16; ++i) r.v[i] = static_cast<uint8_t>(v.b[i]);
+    return r;
+  }
+  template <int S>
+  static MN mn_from_i8(V16 v) {
+    MN r;
+    for (int i = 0; i < 16; ++i) r.v[i] = static_cast<int16_t>(v.b[i] * (1 << S));
+    return r;
+  }
+  static MN mn_load(const int16_t* p) {
+    MN r;
+    std::memcpy(r.v, p, 32);
+    return r;
+  }
+  static void mn_store(int16_t* p, MN m) { std::memcpy(p, m.v, 32); }
+  static I32 dot_mins(MN m, const int16_t* bs) {
+    int32_t s = 0;
+    for (int i = 0; i < 16; ++i) s += m.v[i] * bs[i];
+    return s;
+  }
+  static void prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
 };
 
 }  // namespace

@@ -1,0 +1,166 @@
+// The wide matrix-matrix kernel of the 32-value formats for AVX2 (prompt
+// processing): 8 decoded rows are interleaved so that 32-bit lane r of every
+// vector belongs to row r (vector j of a block = values 4j..4j+3 of rows
+// 0..7). A broadcast of 4 activation codes then feeds one maddubs for all 8
+// rows, and the float work (convert, scale, accumulate) is done once per 8
+// rows instead of once per row: about half the instructions of the per-row
+// tile of kernels_impl.h, which the generic kernel pays on this format family.
+//
+// Small signed codes (Q4_0, Q5_0) get their bias added back while packing
+// (code + 8 or + 16 is unsigned), and the bias moves into the per-block
+// offsets, so that maddubs can sum up to four steps in int16 lanes
+// (2 * 31 * 127 * 4 < 32767) before widening. Q8_0 and IQ4_NL keep the sign
+// trick (|w| * sign(a, w)).
+//
+// Only for kernels_avx2.cpp, inside its target region.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "backends/cpu/simd/layout.h"
+
+namespace {
+
+// dword j of rows 0..7 -> vector j (an 8x8 transpose of 32-bit elements).
+inline void transpose8x8_epi32(__m256i r[8]) {
+  const __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+  const __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+  const __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+  const __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  const __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+  const __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+  r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+  r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+  r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+  r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+  r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+  r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+  r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+  r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+struct Packed8 {
+  const int8_t* q;  // [nb][8 vectors][32 bytes]
+  const float* d;   // [nb][8 rows]
+  const float* m;   // [nb][8 rows] offsets (unsigned codes)
+};
+
+// Interleaves the decoded rows; bias > 0 makes signed codes unsigned (offset -bias * d).
+inline Packed8 pack8(const GemmArgs& g, bool has_m, int bias) {
+  const int64_t nb = g.k / 32;
+  int8_t* q = reinterpret_cast<int8_t*>(g.scratch);
+  float* d = reinterpret_cast<float*>(g.scratch + 8 * g.k);
+  float* m = d + 8 * nb;
+  const __m256i bv = _mm256_set1_epi8(static_cast<char>(bias));
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i r[8];
+    for (int i = 0; i < 8; ++i) {
+      if (i < g.n_rows) {
+        r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[i].q + 32 * b));
+        if (bias) r[i] = _mm256_add_epi8(r[i], bv);
+        const float di = g.rows[i].d[b];
+        d[8 * b + i] = di;
+        m[8 * b + i] = bias ? -static_cast<float>(bias) * di : (has_m ? g.rows[i].m[b] : 0.f);
+      } else {
+        r[i] = _mm256_setzero_si256();
+        d[8 * b + i] = m[8 * b + i] = 0.f;
+      }
+    }
+    transpose8x8_epi32(r);
+    for (int j = 0; j < 8; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * b + 32 * j), r[j]);
+  }
+  return Packed8{q, d, m};
+}
+
+template <bool kUnsigned, int TT>
+void wide_tile(const GemmArgs& g, const Packed8& p, int t) {
+  const ActQ8& a = *g.act;
+  const int64_t k = g.k, nb = k / 32;
+  const int8_t* aq[TT];
+  const float* ad[TT];
+  const float* as[TT];
+  for (int j = 0; j < TT; ++j) {
+    const int64_t tok = g.t0 + t + j;
+    aq[j] = a.q + tok * k;
+    ad[j] = a.d + tok * nb;
+    as[j] = a.s + tok * nb;
+  }
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[TT];
+  for (int j = 0; j < TT; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* pq = p.q + 256 * b;
+    __m256i is[TT];
+    for (int j = 0; j < TT; ++j) is[j] = _mm256_setzero_si256();
+    if constexpr (kUnsigned) {
+      for (int half = 0; half < 2; ++half) {
+        __m256i s16[TT];
+        for (int j = 0; j < TT; ++j) s16[j] = _mm256_setzero_si256();
+        for (int v = 4 * half; v < 4 * half + 4; ++v) {
+          const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
+          for (int j = 0; j < TT; ++j)
+            s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w, bcast4(aq[j] + 32 * b + 4 * v)));
+        }
+        for (int j = 0; j < TT; ++j) is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], ones));
+      }
+    } else {
+      for (int v = 0; v < 8; ++v) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
+        const __m256i wa = _mm256_abs_epi8(w);
+        for (int j = 0; j < TT; ++j) {
+          const __m256i prod = _mm256_maddubs_epi16(wa, _mm256_sign_epi8(bcast4(aq[j] + 32 * b + 4 * v), w));
+          is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(prod, ones));
+        }
+      }
+    }
+    const __m256 dv = _mm256_loadu_ps(p.d + 8 * b);
+    for (int j = 0; j < TT; ++j)
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), _mm256_mul_ps(dv, _mm256_broadcast_ss(ad[j] + b)), acc[j]);
+    if constexpr (kUnsigned) {
+      const __m256 mv = _mm256_loadu_ps(p.m + 8 * b);
+      for (int j = 0; j < TT; ++j) acc[j] = _mm256_fmadd_ps(mv, _mm256_broadcast_ss(as[j] + b), acc[j]);
+    }
+  }
+  for (int j = 0; j < TT; ++j) {
+    float* y = g.y + (t + j) * g.ldy;
+    if (g.n_rows == 8) {
+      _mm256_storeu_ps(y, acc[j]);
+    } else {
+      alignas(32) float tmp[8];
+      _mm256_store_ps(tmp, acc[j]);
+      for (int r = 0; r < g.n_rows; ++r) y[r] = tmp[r];
+    }
+  }
+}
+
+template <bool kUnsigned>
+void wide_tiles(const GemmArgs& g, const Packed8& p) {
+  int t = 0;
+  for (; t + 4 <= g.n_tok; t += 4) wide_tile<kUnsigned, 4>(g, p, t);
+  switch (g.n_tok - t) {
+    case 3: wide_tile<kUnsigned, 3>(g, p, t); break;
+    case 2: wide_tile<kUnsigned, 2>(g, p, t); break;
+    case 1: wide_tile<kUnsigned, 1>(g, p, t); break;
+    default: break;
+  }
+}
+
+// LegacySigned: Q4_0 / Q5_0 (code_bias > 0) unsigned after packing; Q8_0 / IQ4_NL signed.
+inline void gemm8_legacy_signed(const GemmArgs& g) {
+  if (g.code_bias > 0) wide_tiles<true>(g, pack8(g, false, g.code_bias));
+  else wide_tiles<false>(g, pack8(g, false, 0));
+}
+
+inline void gemm8_legacy_min(const GemmArgs& g) { wide_tiles<true>(g, pack8(g, true, 0)); }
+
+}  // namespace
