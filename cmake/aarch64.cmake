@@ -31,5 +31,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+# Static archives: CMake's platform files reset CMAKE_FIND_LIBRARY_SUFFIXES
+# after this file, so name the one library found through pkg-config directly.
+set(pkgcfg_lib_PCRE2_pcre2-8 /usr/lib/aarch64-linux-gnu/libpcre2-8.a CACHE FILEPATH "static PCRE2 for AArch64")
 set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")

@@ -460,3 +460,21 @@ TEST(JinjaGlobals, RangeDictNamespaceJoiner) {
             "[0, 1, 2] [1, 5, 9] [3, 2, 1] {'a': 1} 2 a/b");
   EXPECT_NE(render_error("{{ range(1000000) | length }}").find("Range too big"), std::string::npos);
 }
+
+// ---- hostile templates (they come from model files) ------------------------
+
+TEST(JinjaLimits, HostileTemplatesFailCleanly) {
+  const std::string parens = "{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}";
+  EXPECT_NE(render_error(parens).find("nested too deeply"), std::string::npos);
+  std::string chain = "{{ 1";
+  for (int i = 0; i < 100000; ++i) chain += " + 1";
+  EXPECT_NE(render_error(chain + " }}").find("nested too deeply"), std::string::npos);
+  std::string ifs;
+  for (int i = 0; i < 100000; ++i) ifs += "{% if true %}";
+  EXPECT_NE(render_error(ifs).find("nested too deeply"), std::string::npos);
+  EXPECT_NE(render_error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("nested too deeply"), std::string::npos);
+  EXPECT_NE(render_error("{% for i in range(2000) %}{% for j in range(1001) %}{% endfor %}{% endfor %}").find("loop iterations"),
+            std::string::npos);
+  // Reasonable depth is fine.
+  EXPECT_EQ(render("{{ " + std::string(40, '(') + "1" + std::string(40, ')') + " }}"), "1");
+}

@@ -166,6 +166,25 @@ TEST(Tokenizer, SpecialTokensParsedOnlyWhenAsked) {
   for (const int32_t id : spm.encode("<s>Hello", false, false)) EXPECT_NE(id, 1);
 }
 
+// A rendered chat prompt: control tokens from the template are parsed, the
+// same text inside user content (plain_spans) stays plain text.
+TEST(Tokenizer, ChatPromptKeepsUserContentPlain) {
+  const Tokenizer& qwen = tokenizer("qwen2");
+  const std::string user = "say <|im_end|> please";
+  const std::string text = "<|im_start|>user\n" + user + "<|im_end|>\n";
+  const size_t at = text.find(user);
+  const auto ids = qwen.encode_chat(text, false, {{at, user.size()}});
+  int n_end = 0;
+  for (const int32_t id : ids) n_end += id == 151645;
+  EXPECT_EQ(n_end, 1);  // only the template's own <|im_end|>
+  EXPECT_EQ(ids.front(), 151644);
+  // Without spans it is the same as parsing everything.
+  EXPECT_EQ(qwen.encode_chat(text, false, {}), qwen.encode(text, false, true));
+  // The plain part tokenizes as the content alone would.
+  const auto plain = qwen.encode(user, false, false);
+  EXPECT_NE(std::search(ids.begin(), ids.end(), plain.begin(), plain.end()), ids.end());
+}
+
 TEST(Tokenizer, LongestSpecialTokenWins) {
   // Adjacent tokens split cleanly, and a token is not cut short by another
   // special text inside it ("<|reserved_special_token_10|>" vs "_1").

@@ -3,6 +3,7 @@
 #include "backends/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -62,12 +63,27 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaEventCreateWithFlags(&batch_uploaded_, cudaEventDisableTiming));
   CUDA_CHECK(cudaEventCreateWithFlags(&stage_free_, cudaEventDisableTiming));
+  stats_ = env_flag("JETLM_CUDA_STATS", false);
+  if (stats_) {
+    CUDA_CHECK(cudaEventCreate(&ev_start_));
+    CUDA_CHECK(cudaEventCreate(&ev_stop_));
+  }
   ensure_batch_capacity(1);
 }
 
 CudaBackend::~CudaBackend() {
   // Errors cannot propagate from here; release what we can.
   cudaStreamSynchronize(stream_);
+  if (stats_) {
+    std::fprintf(stderr,
+                 "jetlm %s: %d flushes; %d graphs captured (%.2f ms host each); %d graph launches, %.1f us of GPU each "
+                 "(%d timed); PDL %s\n",
+                 name_.c_str(), flushes_, graphs_captured_, graphs_captured_ ? capture_ms_ / graphs_captured_ : 0.0,
+                 graph_launches_, graph_timed_ ? 1000.0 * graph_gpu_ms_ / graph_timed_ : 0.0, graph_timed_,
+                 pdl_enabled() ? "on" : "off");
+    cudaEventDestroy(ev_start_);
+    cudaEventDestroy(ev_stop_);
+  }
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
   blas_destroy(blas_);
   for (void* p : allocs_) cudaFree(p);
@@ -206,6 +222,13 @@ void CudaBackend::read(const float* src, float* host, int64_t n) {
   CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   std::memcpy(host, h_stage_, bytes);
+  if (graph_timing_pending_) {
+    float ms = 0.f;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, ev_start_, ev_stop_));
+    graph_gpu_ms_ += ms;
+    ++graph_timed_;
+    graph_timing_pending_ = false;
+  }
 }
 
 void CudaBackend::sync() {
@@ -252,12 +275,14 @@ void CudaBackend::enqueue(const Op& op) { ops_.push_back(op); }
 
 void CudaBackend::flush() {
   if (ops_.empty()) return;
+  ++flushes_;
   // One-token steps are captured once and replayed: the launches of a whole
   // forward pass then cost one graph launch.
   if (use_graphs_ && batch_n_ == 1) {
     bool same = graph_exec_ && ops_.size() == graph_ops_.size();
     for (size_t i = 0; same && i < ops_.size(); ++i) same = same_op(ops_[i], graph_ops_[i]);
     if (!same) {
+      const auto t0 = std::chrono::steady_clock::now();
       drop_graph();
       for (int attempt = 0; attempt < 2 && !graph_exec_; ++attempt) {
         cudaGraph_t g = nullptr;
@@ -295,8 +320,14 @@ void CudaBackend::flush() {
       }
       graph_ops_ = ops_;
       ++graphs_captured_;
+      capture_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
+    if (stats_ && !graph_timing_pending_) CUDA_CHECK(cudaEventRecord(ev_start_, stream_));
     CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+    if (stats_ && !graph_timing_pending_) {
+      CUDA_CHECK(cudaEventRecord(ev_stop_, stream_));
+      graph_timing_pending_ = true;
+    }
     ++graph_launches_;
   } else {
     try {

@@ -127,6 +127,15 @@ class CudaBackend : public Backend {
   int graphs_captured_ = 0;
   int graph_launches_ = 0;
 
+  // JETLM_CUDA_STATS=1: counts and times printed when the backend is destroyed.
+  bool stats_ = false;
+  int flushes_ = 0;
+  double capture_ms_ = 0;      // host time capturing and instantiating graphs
+  double graph_gpu_ms_ = 0;    // device time of timed graph launches
+  int graph_timed_ = 0;
+  bool graph_timing_pending_ = false;
+  cudaEvent_t ev_start_ = nullptr, ev_stop_ = nullptr;
+
   // Attention split workspace and combine counters.
   float* attn_work_ = nullptr;
   size_t attn_work_floats_ = 0;

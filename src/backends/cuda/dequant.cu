@@ -12,6 +12,11 @@ namespace cuda {
 
 namespace {
 
+JDEV uint32_t pack_half2(float a, float b) {
+  return static_cast<uint32_t>(__half_as_ushort(__float2half_rn(a))) |
+         (static_cast<uint32_t>(__half_as_ushort(__float2half_rn(b))) << 16);
+}
+
 template <class F, bool kF16>
 __global__ void dequant_kernel(const uint8_t* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
                                const int32_t* ids, void* out) {
@@ -26,19 +31,36 @@ __global__ void dequant_kernel(const uint8_t* w, int64_t row_bytes, int cols, in
     const int64_t src = ids ? ids[r] : row0 + r;
     typename F::Raw raw;
     F::load(w + src * row_bytes, twi, cols, raw);
+    const bool vec = cols % 8 == 0;  // whole groups: one 16-byte (f16) or two (f32) stores each
 #pragma unroll
     for (int g = 0; g < F::kGroups; ++g) {
-      float q[8], sc, off;
+      float q[8], sc, off, v[8];
       F::decode(raw, twi, g, q, sc, off);
       const int v0 = F::group_start(twi, g);
 #pragma unroll
       for (int k = 0; k < 8; ++k) {
-        if (v0 + k >= cols) break;
-        float v = __fmul_rn(sc, q[k]);
-        if (F::kHasOffset) v = __fadd_rn(v, off);
-        const int64_t o = r * cols + v0 + k;
-        if (kF16) static_cast<__half*>(out)[o] = __float2half_rn(v);
-        else static_cast<float*>(out)[o] = v;
+        v[k] = __fmul_rn(sc, q[k]);
+        if (F::kHasOffset) v[k] = __fadd_rn(v[k], off);
+      }
+      const int64_t o = r * cols + v0;
+      if (vec) {
+        if (kF16) {
+          uint4 h;
+          h.x = pack_half2(v[0], v[1]);
+          h.y = pack_half2(v[2], v[3]);
+          h.z = pack_half2(v[4], v[5]);
+          h.w = pack_half2(v[6], v[7]);
+          *reinterpret_cast<uint4*>(static_cast<__half*>(out) + o) = h;
+        } else {
+          float4* d = reinterpret_cast<float4*>(static_cast<float*>(out) + o);
+          d[0] = make_float4(v[0], v[1], v[2], v[3]);
+          d[1] = make_float4(v[4], v[5], v[6], v[7]);
+        }
+      } else {
+        for (int k = 0; k < 8 && v0 + k < cols; ++k) {
+          if (kF16) static_cast<__half*>(out)[o + k] = __float2half_rn(v[k]);
+          else static_cast<float*>(out)[o + k] = v[k];
+        }
       }
     }
   }

@@ -43,6 +43,7 @@ struct Expr {
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
   std::vector<std::string> ops;  // Compare: ==, !=, <, <=, >, >=, in, notin
   bool negated = false;          // Test: `is not`
+  int depth = 1;                 // height of this subtree (the parser bounds it)
 };
 
 enum class StmtKind {

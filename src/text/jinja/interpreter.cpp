@@ -1,5 +1,6 @@
 #include "text/jinja/interpreter.h"
 
+#include <cstdint>
 #include <memory>
 #include <unordered_map>
 
@@ -36,8 +37,17 @@ ScopePtr child_of(const ScopePtr& parent) {
   return s;
 }
 
-// Deep macro recursion would overflow the C++ stack before Python's limit.
-constexpr int kMaxCallDepth = 200;
+// Macro recursion is bounded twice: by call depth (real templates recurse a
+// few levels; runaway recursion fails in jinja2 too) and by the stack actually
+// used, since frame sizes vary with the build (sanitizers make them large).
+constexpr int kMaxCallDepth = 100;
+constexpr uintptr_t kStackBudget = 1u << 20;
+
+// Loop iterations per render: real templates do thousands; nested range()
+// loops in a hostile template would otherwise run for hours.
+constexpr int64_t kMaxIterations = 2000000;
+
+uintptr_t frame_address() { return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)); }
 
 enum class Flow { Normal, Break, Continue };
 
@@ -46,6 +56,7 @@ class Interpreter {
   explicit Interpreter(const ParsedTemplate& t) : t_(t) {}
 
   std::string run(const ScopePtr& root) {
+    stack_base_ = frame_address();
     std::string out;
     exec_list(t_.body, root, out);
     return out;
@@ -146,6 +157,7 @@ class Interpreter {
     if (items.empty()) return exec_list(s.else_body, child_of(sc), out);
     const int64_t n = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < n; ++i) {
+      if (++iterations_ > kMaxIterations) fail("template exceeds ", kMaxIterations, " loop iterations");
       ScopePtr iter = child_of(sc);
       bind_targets(s.targets, items[static_cast<size_t>(i)], *iter);
       iter->vars["loop"] = loop_object(items, i);
@@ -158,22 +170,23 @@ class Interpreter {
   static Value loop_object(const ValueList& items, int64_t i) {
     const int64_t n = static_cast<int64_t>(items.size());
     Value loop = Value::dict();
-    Dict& d = loop.mutable_dict();
-    d.set(Value("index"), Value(i + 1));
-    d.set(Value("index0"), Value(i));
-    d.set(Value("revindex"), Value(n - i));
-    d.set(Value("revindex0"), Value(n - i - 1));
-    d.set(Value("first"), Value(i == 0));
-    d.set(Value("last"), Value(i == n - 1));
-    d.set(Value("length"), Value(n));
-    d.set(Value("depth"), Value(1));
-    d.set(Value("depth0"), Value(0));
-    d.set(Value("previtem"), i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
-    d.set(Value("nextitem"), i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
-    d.set(Value("cycle"), Value::function("loop.cycle", [i](const CallArgs& a) {
-            if (a.pos.empty()) fail("TypeError: no items for cycling given");
-            return a.pos[static_cast<size_t>(i) % a.pos.size()];
-          }));
+    auto& e = loop.mutable_dict().entries;  // distinct keys: append without lookups
+    e.reserve(12);
+    e.emplace_back(Value("index"), Value(i + 1));
+    e.emplace_back(Value("index0"), Value(i));
+    e.emplace_back(Value("revindex"), Value(n - i));
+    e.emplace_back(Value("revindex0"), Value(n - i - 1));
+    e.emplace_back(Value("first"), Value(i == 0));
+    e.emplace_back(Value("last"), Value(i == n - 1));
+    e.emplace_back(Value("length"), Value(n));
+    e.emplace_back(Value("depth"), Value(1));
+    e.emplace_back(Value("depth0"), Value(0));
+    e.emplace_back(Value("previtem"), i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("there is no previous item"));
+    e.emplace_back(Value("nextitem"), i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("there is no next item"));
+    e.emplace_back(Value("cycle"), Value::function("loop.cycle", [i](const CallArgs& a) {
+                     if (a.pos.empty()) fail("TypeError: no items for cycling given");
+                     return a.pos[static_cast<size_t>(i) % a.pos.size()];
+                   }));
     return loop;
   }
 
@@ -200,8 +213,14 @@ class Interpreter {
     return v;
   }
 
+  void check_call_depth() const {
+    // The stack grows down on every target jetlm builds for.
+    if (depth_ >= kMaxCallDepth || stack_base_ - frame_address() > kStackBudget)
+      fail("RecursionError: macro calls nested too deeply (", depth_, " levels)");
+  }
+
   Value call_macro(const Stmt& m, const ScopePtr& closure, const CallArgs& a) {
-    if (depth_ >= kMaxCallDepth) fail("RecursionError: maximum macro call depth (", kMaxCallDepth, ") exceeded");
+    check_call_depth();
     if (a.pos.size() > m.params.size())
       fail("TypeError: macro '", m.text, "' takes not more than ", m.params.size(), " argument(s)");
     ScopePtr sc = child_of(closure);
@@ -245,6 +264,7 @@ class Interpreter {
       keep_alive_.push_back(sc);
       Scope* outer = sc.get();
       a.kw.emplace_back("caller", Value::function("caller", [this, call_block, outer](const CallArgs& ca) {
+                          check_call_depth();
                           ScopePtr inner = child_of(outer->shared_from_this());
                           for (size_t k = 0; k < call_block->params.size(); ++k) {
                             const Value* v = ca.find(k, call_block->params[k].c_str());
@@ -337,6 +357,8 @@ class Interpreter {
   const ParsedTemplate& t_;
   std::vector<ScopePtr> keep_alive_;
   int depth_ = 0;
+  uintptr_t stack_base_ = 0;
+  int64_t iterations_ = 0;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "text/jinja/parser.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "text/jinja/filters.h"
@@ -8,6 +9,11 @@
 
 namespace jetlm::jinja {
 namespace {
+
+// Templates come from model files, so nesting is bounded: deep trees recurse
+// in the parser, the interpreter and the destructors, and must not be able to
+// overflow the stack. Real templates nest a handful of levels.
+constexpr int kMaxNesting = 200;
 
 class Parser {
  public:
@@ -58,6 +64,27 @@ class Parser {
     std::string n = cur().text;
     next();
     return n;
+  }
+
+  // Counts recursion of the parser itself (parentheses, `not not ...`, nested tags).
+  struct Nest {
+    Parser& p;
+    explicit Nest(Parser& parser) : p(parser) {
+      if (++p.nesting_ > kMaxNesting) p.error(p.cur().line, "template nested too deeply");
+    }
+    ~Nest() { --p.nesting_; }
+  };
+
+  // Records the subtree height of a finished node; chains built by loops
+  // (a + b + c ..., a.b.c ..., x | f | g ...) are bounded here.
+  ExprPtr seal(ExprPtr e) {
+    int d = 0;
+    for (const auto& a : e->args)
+      if (a) d = std::max(d, a->depth);
+    for (const auto& kv : e->kwargs) d = std::max(d, kv.second->depth);
+    e->depth = d + 1;
+    if (e->depth > kMaxNesting) error(e->line, "expression nested too deeply");
+    return e;
   }
 
   ExprPtr node(ExprKind kind, int line) {
@@ -117,6 +144,7 @@ class Parser {
   }
 
   StmtPtr parse_statement() {
+    const Nest guard(*this);
     const int line = cur().line;
     if (cur().kind != TokKind::Name) error(line, "tag name expected");
     const std::string tag = cur().text;
@@ -198,6 +226,7 @@ class Parser {
   }
 
   StmtPtr parse_if(StmtPtr s) {
+    const Nest guard(*this);  // elif chains nest
     s->kind = StmtKind::If;
     s->expr = parse_tuple(false);
     expect_block_end();
@@ -300,7 +329,7 @@ class Parser {
     }
     auto t = node(ExprKind::Tuple, line);
     t->args = std::move(items);
-    return t;
+    return seal(std::move(t));
   }
 
   ExprPtr parse_expression(bool with_condexpr) {
@@ -314,7 +343,7 @@ class Parser {
       c->args.push_back(std::move(e));
       c->args.push_back(std::move(cond));
       c->args.push_back(std::move(other));
-      e = std::move(c);
+      e = seal(std::move(c));
     }
     return e;
   }
@@ -324,7 +353,7 @@ class Parser {
     e->name = op;
     e->args.push_back(std::move(a));
     e->args.push_back(std::move(b));
-    return e;
+    return seal(std::move(e));
   }
 
   ExprPtr parse_or() {
@@ -349,11 +378,12 @@ class Parser {
 
   ExprPtr parse_not() {
     if (is_name("not")) {
+      const Nest guard(*this);
       auto e = node(ExprKind::Unary, cur().line);
       next();
       e->name = "not";
       e->args.push_back(parse_not());
-      return e;
+      return seal(std::move(e));
     }
     return parse_compare();
   }
@@ -385,7 +415,7 @@ class Parser {
       cmp->ops.push_back(op);
       cmp->args.push_back(parse_math1());
     }
-    return cmp ? std::move(cmp) : std::move(first);
+    return cmp ? seal(std::move(cmp)) : std::move(first);
   }
 
   ExprPtr parse_math1() {
@@ -431,12 +461,14 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    const Nest guard(*this);
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       e = node(ExprKind::Unary, cur().line);
       e->name = cur().text;
       next();
       e->args.push_back(parse_unary(false));
+      e = seal(std::move(e));
     } else {
       e = parse_primary();
     }
@@ -488,7 +520,7 @@ class Parser {
         if (skip_op("]")) break;
         e->args.push_back(parse_expression(true));
       }
-      return e;
+      return seal(std::move(e));
     }
     if (skip_op("{")) {
       auto e = node(ExprKind::Dict, line);
@@ -499,7 +531,7 @@ class Parser {
         expect_op(":");
         e->args.push_back(parse_expression(true));
       }
-      return e;
+      return seal(std::move(e));
     }
     error(line, "unexpected " + describe(t));
   }
@@ -514,7 +546,7 @@ class Parser {
           a->name = cur().text;
           a->args.push_back(std::move(e));
           next();
-          e = std::move(a);
+          e = seal(std::move(a));
         } else if (cur().kind == TokKind::Int) {
           auto a = node(ExprKind::Item, line);
           a->args.push_back(std::move(e));
@@ -522,7 +554,7 @@ class Parser {
           idx->value = Value(cur().ival);
           a->args.push_back(std::move(idx));
           next();
-          e = std::move(a);
+          e = seal(std::move(a));
         } else {
           error(line, "expected a name after '.', got " + describe(cur()));
         }
@@ -547,7 +579,7 @@ class Parser {
         auto e = node(ExprKind::Item, line);
         e->args.push_back(std::move(obj));
         e->args.push_back(std::move(start));
-        return e;
+        return seal(std::move(e));
       }
     }
     next();  // first ':'
@@ -560,7 +592,7 @@ class Parser {
     e->args.push_back(std::move(start));
     e->args.push_back(std::move(stop));
     e->args.push_back(std::move(step));
-    return e;
+    return seal(std::move(e));
   }
 
   // "(a, b, key=c)" into target->args (after any already there) and kwargs.
@@ -590,7 +622,7 @@ class Parser {
     auto e = node(ExprKind::Call, cur().line);
     e->args.push_back(std::move(callee));
     parse_call_args(*e);
-    return e;
+    return seal(std::move(e));
   }
 
   std::string parse_dotted_name() {
@@ -617,7 +649,7 @@ class Parser {
     if (!has_filter(f->name)) error(f->line, "no filter named '" + f->name + "'");
     f->args.push_back(std::move(input));
     if (is_op("(")) parse_call_args(*f);
-    return f;
+    return seal(std::move(f));
   }
 
   ExprPtr parse_filter_expr(ExprPtr e) {
@@ -642,7 +674,7 @@ class Parser {
           if (is_name("is")) error(cur().line, "you cannot chain multiple tests with is");
           t->args.push_back(parse_postfix(parse_primary()));
         }
-        e = std::move(t);
+        e = seal(std::move(t));
       } else if (is_op("(")) {
         e = parse_call(std::move(e));
       } else {
@@ -655,6 +687,7 @@ class Parser {
   std::string name_;
   size_t i_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;
 };
 
 }  // namespace

@@ -58,7 +58,10 @@ template <class P>
 struct DecQ5_0 {
   using Block = BlockQ5_0;
   static constexpr Family kFamily = Family::LegacySigned;
-  static B32<P> codes(const Block& b) { return P::sub8(five_bit_codes<P>(b), 16); }
+  // q - 16 directly: a clear 5th bit means nibble - 16 = nibble | 0xF0 in two's complement.
+  static B32<P> codes(const Block& b) {
+    return P::or_(P::nibbles16(b.qs), P::andnot(P::bits32(load_u32(b.qh)), P::set1(0xF0)));
+  }
   static float d(const Block& b) { return P::h2f(b.d); }
   static float m(const Block&) { return 0.f; }
 };

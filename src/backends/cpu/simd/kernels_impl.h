@@ -48,8 +48,8 @@ struct KQuantTile {
       I32v<P> is[RT][TT];
       for (int r = 0; r < RT; ++r)
         for (int j = 0; j < TT; ++j) is[r][j] = P::izero();
-      typename P::V16 sc[RT];
-      for (int r = 0; r < RT; ++r) sc[r] = P::v16_load(g.rows[r].sc + sb * 16);
+      typename P::SC sc[RT];
+      for (int r = 0; r < RT; ++r) sc[r] = P::sc_prepare(P::v16_load(g.rows[r].sc + sb * 16));
       for (int c = 0; c < 8; ++c) {
         typename P::B32 w[RT];
         typename P::S16 s[RT];
@@ -101,7 +101,7 @@ struct LegacyTile {
       aq[j] = a.q + tok * k;
       ad[j] = a.d + tok * nb;
     }
-    const typename P::S16 ones = P::scales_v(P::v16_load(kOnes), 0);
+    const typename P::S16 ones = P::scales_v(P::sc_prepare(P::v16_load(kOnes)), 0);
     F32v<P> acc[RT][TT];
     for (int r = 0; r < RT; ++r)
       for (int j = 0; j < TT; ++j) acc[r][j] = P::fzero();
@@ -198,7 +198,7 @@ void gemv_legacy(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8
   using Block = typename D::Block;
   constexpr bool kSigned = D::kFamily == Family::LegacySigned;
   static const int8_t kOnes[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  const typename P::S16 ones = P::scales_v(P::v16_load(kOnes), 0);
+  const typename P::S16 ones = P::scales_v(P::sc_prepare(P::v16_load(kOnes)), 0);
   const int64_t nb = k / 32;
   const int pf = prefetch_distance();
   const int8_t* aq = act->q;
@@ -243,12 +243,13 @@ void gemv_k(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8* act
   // One super-block of one row: integer sum over its 8 chunks, then scale and mins.
   auto superblock = [&](const Block& b, int64_t sb, F32v<P> acc) {
     const KScales<P> s = D::scales(b);
+    const typename P::SC sc = P::sc_prepare(s.sc);
     I32v<P> is = P::izero();
     for (int h = 0; h < 2; ++h) {
       typename P::B32 c[4];
       D::codes(b, h, c);
       for (int j = 0; j < 4; ++j)
-        is = P::acc_ug(is, c[j], P::load32(aq + sb * QK_K + 128 * h + 32 * j), P::scales_v(s.sc, 4 * h + j));
+        is = P::acc_ug(is, c[j], P::load32(aq + sb * QK_K + 128 * h + 32 * j), P::scales_v(sc, 4 * h + j));
     }
     const float da = ad[sb];
     acc = P::fmadd(P::cvt(is), P::fset1(s.d * da), acc);

@@ -30,6 +30,7 @@ struct Avx2Prims {
   static B32 set1(uint8_t v) { return _mm256_set1_epi8(static_cast<char>(v)); }
   static B32 and_(B32 a, B32 b) { return _mm256_and_si256(a, b); }
   static B32 or_(B32 a, B32 b) { return _mm256_or_si256(a, b); }
+  static B32 andnot(B32 a, B32 b) { return _mm256_andnot_si256(a, b); }
   static B32 sub8(B32 a, uint8_t v) { return _mm256_sub_epi8(a, set1(v)); }
   // x86 has no byte shifts: shift 16-bit lanes; the mask drops the bits that crossed bytes.
   template <int S>
@@ -153,11 +154,20 @@ struct Avx2Prims {
   static V16 v16_shr4(V16 v) { return _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0xF)); }
   static V16 v16_sub(V16 v, uint8_t s) { return _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(s))); }
   static V16 v16_zip_lo(V16 v) { return _mm_unpacklo_epi8(v, v); }
-  // The two scales of chunk c spread over the 8 int16 pair sums of each 16-value group.
-  static S16 scales_v(V16 v, int c) {
-    const long long lo = static_cast<long long>(0x0101010101010101ull * static_cast<unsigned>(2 * c));
-    const long long hi = static_cast<long long>(0x0101010101010101ull * static_cast<unsigned>(2 * c + 1));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, _mm_set_epi64x(hi, lo)));
+  // Super-block scales prepared so that one shuffle per chunk yields them:
+  // int16, even groups in the low 128-bit lane, odd groups in the high lane.
+  // Chunk c needs group 2c over its first 16 values (the 8 int16 pair sums of
+  // the low lane) and group 2c+1 over the rest (the high lane): element c of
+  // each lane, the same byte shuffle in both.
+  using SC = __m256i;
+  static SC sc_prepare(V16 v) {
+    const __m128i even_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, even_odd));
+  }
+  static S16 scales_v(SC v, int c) {
+    const char lo = static_cast<char>(2 * c), hi = static_cast<char>(2 * c + 1);
+    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi,  //
+                                                   lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi));
   }
   static MN mn_from_u8(V16 v) { return _mm256_cvtepu8_epi16(v); }
   template <int S>

@@ -43,6 +43,7 @@ struct NeonPrims {
   static B32 set1(uint8_t v) { return B32{{vdupq_n_u8(v), vdupq_n_u8(v)}}; }
   static B32 and_(B32 a, B32 b) { return B32{{vandq_u8(a.val[0], b.val[0]), vandq_u8(a.val[1], b.val[1])}}; }
   static B32 or_(B32 a, B32 b) { return B32{{vorrq_u8(a.val[0], b.val[0]), vorrq_u8(a.val[1], b.val[1])}}; }
+  static B32 andnot(B32 a, B32 b) { return B32{{vbicq_u8(b.val[0], a.val[0]), vbicq_u8(b.val[1], a.val[1])}}; }
   static B32 sub8(B32 a, uint8_t v) {
     const uint8x16_t c = vdupq_n_u8(v);
     return B32{{vsubq_u8(a.val[0], c), vsubq_u8(a.val[1], c)}};
@@ -170,7 +171,9 @@ struct NeonPrims {
   static V16 v16_shr4(V16 v) { return vreinterpretq_s8_u8(vshrq_n_u8(vreinterpretq_u8_s8(v), 4)); }
   static V16 v16_sub(V16 v, uint8_t s) { return vsubq_s8(v, vdupq_n_s8(static_cast<int8_t>(s))); }
   static V16 v16_zip_lo(V16 v) { return vzip1q_s8(v, v); }
-  static S16 scales_v(V16 v, int c) {
+  using SC = V16;
+  static SC sc_prepare(V16 v) { return v; }
+  static S16 scales_v(SC v, int c) {
     int8_t t[16];
     vst1q_s8(t, v);
     return S16{t[2 * c], t[2 * c + 1]};

@@ -46,6 +46,11 @@ struct ScalarPrims {
     for (int i = 0; i < 32; ++i) a.b[i] |= b.b[i];
     return a;
   }
+  // ~a & b
+  static B32 andnot(B32 a, B32 b) {
+    for (int i = 0; i < 32; ++i) a.b[i] = static_cast<uint8_t>(~a.b[i] & b.b[i]);
+    return a;
+  }
   static B32 sub8(B32 a, uint8_t v) {
     for (int i = 0; i < 32; ++i) a.b[i] = static_cast<uint8_t>(a.b[i] - v);
     return a;
@@ -182,7 +187,10 @@ struct ScalarPrims {
     for (int i = 0; i < 8; ++i) r.b[2 * i] = r.b[2 * i + 1] = v.b[i];
     return r;
   }
-  static S16 scales_v(V16 v, int c) { return S16{v.b[2 * c], v.b[2 * c + 1]}; }
+  // Super-block scales prepared for scales_v (here: as they are).
+  using SC = V16;
+  static SC sc_prepare(V16 v) { return v; }
+  static S16 scales_v(SC v, int c) { return S16{v.b[2 * c], v.b[2 * c + 1]}; }
   static MN mn_from_u8(V16 v) {
     MN r;
     for (int i = 0; i < 16; ++i) r.v[i] = static_cast<uint8_t>(v.b[i]);
