@@ -329,7 +329,6 @@ TEST(CpuKernels, GemmMatchesScalar) {
         g.n_tok = nt;
         g.ldy = nr;
         g.scratch = scratch.data();
-        g.code_bias = t == TensorType::Q4_0 ? 8 : t == TensorType::Q5_0 ? 16 : 0;
         std::vector<float> want(nt * nr), got(nt * nr);
         // The portable kernel takes 4 rows per call.
         for (int r0 = 0; r0 < nr; r0 += 4) {

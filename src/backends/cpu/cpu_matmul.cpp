@@ -13,10 +13,10 @@ bool cpu_family_of(TensorType t, Family* out) {
     case TensorType::F32:
     case TensorType::F16:
     case TensorType::BF16: *out = Family::Float; return true;
-    case TensorType::Q4_0:
-    case TensorType::Q5_0:
     case TensorType::Q8_0:
     case TensorType::IQ4_NL: *out = Family::LegacySigned; return true;
+    case TensorType::Q4_0:
+    case TensorType::Q5_0:
     case TensorType::Q4_1:
     case TensorType::Q5_1: *out = Family::LegacyMin; return true;
     case TensorType::Q2_K:
@@ -159,7 +159,6 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
   // Prompt processing: the wide kernel (8 interleaved rows) where the ISA has one.
   const cpu::GemmFn wide = n >= cpu::kWideMinTokens ? kern_.gemm8[static_cast<int>(fam)] : nullptr;
   const int tile_rows = wide ? cpu::kWideRows : cpu::kMaxTileRows;
-  const int bias = w.type == TensorType::Q4_0 ? 8 : w.type == TensorType::Q5_0 ? 16 : 0;
   auto body = [&](int ith, int) {
     ThreadPanel& pn = *panels_[static_cast<size_t>(ith)];
     cpu::PanelRow rows[cpu::kWideRows];
@@ -181,7 +180,6 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
           a.y = y + static_cast<int64_t>(t0) * R + r;
           a.ldy = R;
           a.scratch = pn.scratch.data();
-          a.code_bias = bias;
           (wide ? wide : gemm)(a);
         }
       }

@@ -1,5 +1,7 @@
 #include "backends/cpu/thread_pool.h"
 
+#include <chrono>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -16,9 +18,17 @@ inline void cpu_relax() {
 #endif
 }
 
-// About 100-300 microseconds of polling (a pause is 10-140 cycles depending on
-// the core) before a worker goes to sleep.
-constexpr int kSpinBeforeSleep = 1 << 14;
+// How long an idle worker polls before it sleeps. Longer than the gaps between
+// the ops of a forward pass (microseconds to a fraction of a millisecond):
+// waking a sleeping thread costs a futex call and an inter-processor
+// interrupt, tens of microseconds in a virtual machine, and a token runs a few
+// hundred ops. Measured in time, not in pause instructions, whose length
+// differs tenfold between cores.
+constexpr auto kSpinTime = std::chrono::microseconds(2000);
+// Pauses between clock reads while polling.
+constexpr int kSpinsPerClock = 256;
+// After this many pauses the caller yields while waiting for a worker's part.
+constexpr int kSpinBeforeYield = 1 << 14;
 
 }  // namespace
 
@@ -61,7 +71,7 @@ void ThreadPool::run_impl(Thunk fn, void* ctx) {
     if (slots_[i].claim.load(std::memory_order_acquire) != 2 * g) continue;
     for (int spins = 0; slots_[i].done.load(std::memory_order_acquire) != g; ++spins) {
       cpu_relax();
-      if (spins > kSpinBeforeSleep) std::this_thread::yield();  // the worker was descheduled mid-part
+      if (spins > kSpinBeforeYield) std::this_thread::yield();  // the worker was descheduled mid-part
     }
   }
 }
@@ -71,11 +81,13 @@ void ThreadPool::worker(int ith) {
   Slot& slot = slots_[ith];
   for (;;) {
     uint64_t g = gen_.load(std::memory_order_acquire);
+    auto deadline = std::chrono::steady_clock::time_point::max();
     for (int spins = 0; g == seen; g = gen_.load(std::memory_order_acquire)) {
-      if (++spins < kSpinBeforeSleep) {
-        cpu_relax();
-        continue;
-      }
+      cpu_relax();
+      if (++spins % kSpinsPerClock != 0) continue;
+      const auto now = std::chrono::steady_clock::now();
+      if (deadline == std::chrono::steady_clock::time_point::max()) deadline = now + kSpinTime;
+      if (now < deadline) continue;
       std::unique_lock<std::mutex> lk(mu_);
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
       while ((g = gen_.load(std::memory_order_seq_cst)) == seen) cv_.wait(lk);

@@ -168,6 +168,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
       float d[kMaxG];
 #pragma unroll
       for (int h = 0; h < kMaxG; ++h) d[h] = 0.f;
+#pragma unroll 4
       for (int e = 0; e < hdk; e += 8) {
         float kf[8];
         load_kv8(kr + e, kf);
@@ -228,6 +229,9 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
       }
     }
     const T* vb = vc + static_cast<int64_t>(j0) * a.v_row + static_cast<int64_t>(hk) * hdv + 2 * dp;
+    // Unrolled so that several value rows are in flight: a one-token step is
+    // otherwise one dependent load per position.
+#pragma unroll 8
     for (int j = 0; j < cn; ++j) {
       const float2 vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
 #pragma unroll

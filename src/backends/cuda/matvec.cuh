@@ -5,8 +5,13 @@
 // Layout: 128 threads = 4 warps; each warp owns R rows (R/2 gate + R/2 up rows
 // with the fused GLU) and its lanes stride over the row's thread work items
 // (quant_formats.cuh), so a warp's loads cover contiguous row bytes and each
-// activation group is loaded once for R rows. The first work item's weights
+// activation group is read once for R rows. The first work item's weights
 // are loaded before pdl_wait(): they never depend on the previous kernel.
+// The activations are staged in shared memory once per block (normalized
+// there when the norm is fused): lanes read them 64-256 bytes apart, which
+// from global memory costs one L1 wavefront per lane (measured: the L1, not
+// DRAM, was the limit). A 4-float pad every P values spreads those reads over
+// all banks.
 // Fused, optionally: RMSNorm of the input (each block recomputes the token's
 // rms, block 0 also stores the normalized input), bias, residual add, GLU.
 #pragma once
@@ -28,10 +33,21 @@ JDEV void load_x8(const float* p, int v0, int cols, bool vec, float* out) {
   }
 }
 
+// Padded shared-memory index of activation v: 4 floats after every P values.
+template <class F>
+JHD int xs_pad_shift() { return F::kTwiValues >= 128 ? 7 : (F::kTwiValues >= 64 ? 6 : 5); }
+template <class F>
+JHD int xs_index(int v) { return v + ((v >> xs_pad_shift<F>()) << 2); }
+template <class F>
+JHD int xs_stride(int cols) { return (xs_index<F>(cols) + 7) & ~3; }
+
 template <class F, int N, int R>
-__global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const int cta1, const int cta2, const int x_vec) {
+__global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const int cta1, const int cta2, const int x_vec,
+                                                     const int x_smem) {
   __shared__ float s_red[4][N];
   __shared__ float s_inv[N];
+  extern __shared__ float4 xs4[];
+  float* xs = reinterpret_cast<float*>(xs4);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const bool glu = a.glu != Act::None;
   int seg = 0, cta = blockIdx.x;
@@ -71,32 +87,55 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
   pdl_trigger();
   pdl_wait();
 
-  if (a.norm) {
+  const int stride = xs_stride<F>(cols);
+  if (a.norm || x_smem) {
+    // Stage (and sum squares of) the activations; then normalize in place.
     float ss[N];
 #pragma unroll
     for (int t = 0; t < N; ++t) {
       ss[t] = 0.f;
       if (t < n) {
         const float* xr = a.x + static_cast<int64_t>(t) * cols;
-        for (int j = threadIdx.x; j < cols; j += 128) ss[t] += xr[j] * xr[j];
+        if (x_smem && x_vec) {
+          for (int j = 4 * threadIdx.x; j < cols; j += 4 * 128) {
+            const float4 v = __ldg(reinterpret_cast<const float4*>(xr + j));
+            ss[t] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+            *reinterpret_cast<float4*>(xs + t * stride + xs_index<F>(j)) = v;
+          }
+        } else {
+          for (int j = threadIdx.x; j < cols; j += 128) {
+            const float v = xr[j];
+            ss[t] += v * v;
+            if (x_smem) xs[t * stride + xs_index<F>(j)] = v;
+          }
+        }
       }
-      ss[t] = warp_sum(ss[t]);
-      if (lane == 0) s_red[warp][t] = ss[t];
+      if (a.norm) {
+        ss[t] = warp_sum(ss[t]);
+        if (lane == 0) s_red[warp][t] = ss[t];
+      }
+    }
+    if (a.norm) {
+      __syncthreads();
+      if (threadIdx.x < N) {
+        const int t = threadIdx.x;
+        const float sum = s_red[0][t] + s_red[1][t] + s_red[2][t] + s_red[3][t];
+        s_inv[t] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
+      }
+      __syncthreads();
+      const bool out = blockIdx.x == 0 && a.norm_out;
+      if (x_smem || out) {
+        for (int t = 0; t < n; ++t) {
+          const float* xr = a.x + static_cast<int64_t>(t) * cols;
+          for (int j = threadIdx.x; j < cols; j += 128) {
+            const float v = xr[j] * s_inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
+            if (x_smem) xs[t * stride + xs_index<F>(j)] = v;
+            if (out) a.norm_out[static_cast<int64_t>(t) * cols + j] = v;
+          }
+        }
+      }
     }
     __syncthreads();
-    if (threadIdx.x < N) {
-      const int t = threadIdx.x;
-      const float sum = s_red[0][t] + s_red[1][t] + s_red[2][t] + s_red[3][t];
-      s_inv[t] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
-    }
-    __syncthreads();
-    if (blockIdx.x == 0 && a.norm_out) {
-      for (int t = 0; t < n; ++t) {
-        const float* xr = a.x + static_cast<int64_t>(t) * cols;
-        float* o = a.norm_out + static_cast<int64_t>(t) * cols;
-        for (int j = threadIdx.x; j < cols; j += 128) o[j] = xr[j] * s_inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
-      }
-    }
   }
 
   float acc[R][N];
@@ -115,32 +154,53 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
     for (int g = 0; g < F::kGroups; ++g) {
       const int v0 = F::group_start(twi, g);
       float xv[N][8];
-      float xs[N];
-      float nw[8];
-      if (a.norm) {
-        if (a.norm_w) {
-          load_x8(a.norm_w, v0, cols, x_vec != 0, nw);
-        } else {
+      float xsum[N];
+      if (x_smem) {
 #pragma unroll
-          for (int k = 0; k < 8; ++k) nw[k] = 1.f;
+        for (int t = 0; t < N; ++t) {
+          if (t < n && v0 + 8 <= cols) {
+            const float4* p = reinterpret_cast<const float4*>(xs + t * stride + xs_index<F>(v0));
+            const float4 lo = p[0], hi = p[1];
+            xv[t][0] = lo.x; xv[t][1] = lo.y; xv[t][2] = lo.z; xv[t][3] = lo.w;
+            xv[t][4] = hi.x; xv[t][5] = hi.y; xv[t][6] = hi.z; xv[t][7] = hi.w;
+          } else if (t < n) {  // the partial last group of a float row
+#pragma unroll
+            for (int k = 0; k < 8; ++k) xv[t][k] = v0 + k < cols ? xs[t * stride + xs_index<F>(v0 + k)] : 0.f;
+          } else {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
+          }
+        }
+      } else {
+        float nw[8];
+        if (a.norm) {
+          if (a.norm_w) {
+            load_x8(a.norm_w, v0, cols, x_vec != 0, nw);
+          } else {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) nw[k] = 1.f;
+          }
+        }
+#pragma unroll
+        for (int t = 0; t < N; ++t) {
+          if (t < n) {
+            load_x8(a.x + static_cast<int64_t>(t) * cols, v0, cols, x_vec != 0, xv[t]);
+            if (a.norm) {
+#pragma unroll
+              for (int k = 0; k < 8; ++k) xv[t][k] = xv[t][k] * s_inv[t] * nw[k];
+            }
+          } else {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
+          }
         }
       }
 #pragma unroll
       for (int t = 0; t < N; ++t) {
-        if (t < n) {
-          load_x8(a.x + static_cast<int64_t>(t) * cols, v0, cols, x_vec != 0, xv[t]);
-          if (a.norm) {
-#pragma unroll
-            for (int k = 0; k < 8; ++k) xv[t][k] = xv[t][k] * s_inv[t] * nw[k];
-          }
-        } else {
-#pragma unroll
-          for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
-        }
-        xs[t] = 0.f;
+        xsum[t] = 0.f;
         if (F::kHasOffset) {
 #pragma unroll
-          for (int k = 0; k < 8; ++k) xs[t] += xv[t][k];
+          for (int k = 0; k < 8; ++k) xsum[t] += xv[t][k];
         }
       }
 #pragma unroll
@@ -154,7 +214,7 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
 #pragma unroll
           for (int k = 0; k < 8; ++k) d = fmaf(q[k], xv[t][k], d);
           acc[i][t] = fmaf(sc, d, acc[i][t]);
-          if (F::kHasOffset) acc[i][t] = fmaf(off, xs[t], acc[i][t]);
+          if (F::kHasOffset) acc[i][t] = fmaf(off, xsum[t], acc[i][t]);
         }
       }
     }
@@ -195,9 +255,10 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
 
 template <class F, int N>
 void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
-  // Fewer rows per warp as the token count grows keeps the accumulators
-  // (R x N) and the activations (N x 8) in registers.
-  constexpr int R = N <= 2 ? 4 : 2;
+  // Two rows per warp: enough to share each activation read, few enough that
+  // small matrices still spread over every multiprocessor (measured: 4 rows
+  // left 4 warps per SM on a 2048-row matrix, latency-bound).
+  constexpr int R = 2;
   const bool glu = a.glu != Act::None;
   const int rows_per_cta = 4 * (glu ? R / 2 : R);
   int c[3] = {0, 0, 0};
@@ -206,7 +267,11 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   const int total = c[0] + c[1] + c[2];
   const bool x_vec = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && a.cols % 4 == 0 &&
                      (!a.norm || !a.norm_w || (reinterpret_cast<uintptr_t>(a.norm_w) & 15) == 0);
-  launch_kernel(matvec_kernel<F, N, R>, dim3(total), dim3(128), 0, s, a, c[0], c[0] + c[1], x_vec ? 1 : 0);
+  // Stage the activations in shared memory when they fit the default 48 KB.
+  const size_t smem = static_cast<size_t>(a.n) * xs_stride<F>(a.cols) * sizeof(float);
+  const bool x_smem = smem <= 48 * 1024;
+  launch_kernel(matvec_kernel<F, N, R>, dim3(total), dim3(128), x_smem ? smem : 0, s, a, c[0], c[0] + c[1],
+                x_vec ? 1 : 0, x_smem ? 1 : 0);
 }
 
 template <class F>

@@ -78,7 +78,7 @@ class Lexer {
     while (pos_ < src_.size()) {
       size_t start = find_tag(pos_);
       if (start == std::string::npos) {
-        emit_data(src_.substr(pos_), pos_);
+        emit_data(src_.substr(pos_));
         advance(src_.size());
         break;
       }
@@ -95,7 +95,7 @@ class Lexer {
         const size_t l_pos = nl == std::string::npos ? 0 : nl + 1;
         if ((l_pos > 0 || line_starting_) && l_pos < text.size() && all_space(text, l_pos)) text.resize(l_pos);
       }
-      emit_data(text, pos_);
+      emit_data(text);
       advance(after);
       if (kind == '#') {
         lex_comment();
@@ -139,13 +139,12 @@ class Lexer {
 
   bool starts(size_t p, const char* s) const { return src_.compare(p, std::char_traits<char>::length(s), s) == 0; }
 
-  void emit_data(const std::string& text, size_t at) {
+  void emit_data(const std::string& text) {
     if (text.empty()) return;
     Token t;
     t.kind = TokKind::Data;
     t.text = text;
     t.line = line_;
-    (void)at;
     out_.push_back(std::move(t));
   }
 
@@ -202,7 +201,7 @@ class Lexer {
         const size_t l_pos = nl == std::string::npos ? 0 : nl + 1;
         if ((l_pos > 0 || line_starting_) && l_pos < text.size() && all_space(text, l_pos)) text.resize(l_pos);
       }
-      emit_data(text, pos_);
+      emit_data(text);
       line_starting_ = src_[stop - 1] == '\n';
       advance(stop);
       return true;

@@ -30,13 +30,16 @@ inline uint32_t load_u32(const uint8_t* p) {
 
 // ---- 32-value blocks: codes(b) -> 32 codes, d(b) scale, m(b) offset --------
 
+// Q4_0 and Q5_0 codes are small and signed (nibble - 8, 5 bits - 16): kept
+// unsigned, with the bias as an offset (m = -8 d, -16 d), they take the
+// cheaper unsigned-by-signed multiply instead of the sign trick.
 template <class P>
 struct DecQ4_0 {
   using Block = BlockQ4_0;
-  static constexpr Family kFamily = Family::LegacySigned;
-  static B32<P> codes(const Block& b) { return P::sub8(P::nibbles16(b.qs), 8); }
+  static constexpr Family kFamily = Family::LegacyMin;
+  static B32<P> codes(const Block& b) { return P::nibbles16(b.qs); }
   static float d(const Block& b) { return P::h2f(b.d); }
-  static float m(const Block&) { return 0.f; }
+  static float m(const Block& b) { return -8.f * d(b); }
 };
 
 template <class P>
@@ -57,13 +60,10 @@ B32<P> five_bit_codes(const Block& b) {
 template <class P>
 struct DecQ5_0 {
   using Block = BlockQ5_0;
-  static constexpr Family kFamily = Family::LegacySigned;
-  // q - 16 directly: a clear 5th bit means nibble - 16 = nibble | 0xF0 in two's complement.
-  static B32<P> codes(const Block& b) {
-    return P::or_(P::nibbles16(b.qs), P::andnot(P::bits32(load_u32(b.qh)), P::set1(0xF0)));
-  }
+  static constexpr Family kFamily = Family::LegacyMin;
+  static B32<P> codes(const Block& b) { return five_bit_codes<P>(b); }
   static float d(const Block& b) { return P::h2f(b.d); }
-  static float m(const Block&) { return 0.f; }
+  static float m(const Block& b) { return -16.f * d(b); }
 };
 
 template <class P>

@@ -21,8 +21,8 @@ namespace cpu {
 // Format families: each has one matrix kernel (per ISA).
 enum class Family : uint8_t {
   Float,        // F32/F16/BF16 weights decoded to float32; float activations
-  LegacySigned, // 32-value blocks, signed codes, float scale (Q4_0, Q5_0, Q8_0, IQ4_NL)
-  LegacyMin,    // 32-value blocks, unsigned codes, float scale and offset (Q4_1, Q5_1)
+  LegacySigned, // 32-value blocks, signed codes, float scale (Q8_0, IQ4_NL)
+  LegacyMin,    // 32-value blocks, unsigned codes, float scale and offset (Q4_1, Q5_1; Q4_0, Q5_0 with the bias as offset)
   KQuant,       // 256-value super-blocks, unsigned codes, integer sub-scales and mins (Q2_K..Q6_K)
 };
 
@@ -86,11 +86,8 @@ struct GemmArgs {
   int n_tok = 0;
   float* y = nullptr;  // y[t * ldy + r], t counted from t0
   int64_t ldy = 0;
-  // gemm8 only: per-thread scratch of at least wide_scratch_bytes(k), and the
-  // bias of small signed codes (Q4_0: 8, Q5_0: 16; else 0) that the kernel may
-  // add to make them unsigned, moving the bias into the offsets.
+  // gemm8 only: per-thread scratch of at least wide_scratch_bytes(k).
   uint8_t* scratch = nullptr;
-  int code_bias = 0;
 };
 constexpr int64_t wide_scratch_bytes(int64_t k) { return 8 * k + 2 * 8 * (k / 32) * 4 + 64; }
 using GemmFn = void (*)(const GemmArgs& a);

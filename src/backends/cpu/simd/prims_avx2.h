@@ -30,8 +30,6 @@ struct Avx2Prims {
   static B32 set1(uint8_t v) { return _mm256_set1_epi8(static_cast<char>(v)); }
   static B32 and_(B32 a, B32 b) { return _mm256_and_si256(a, b); }
   static B32 or_(B32 a, B32 b) { return _mm256_or_si256(a, b); }
-  static B32 andnot(B32 a, B32 b) { return _mm256_andnot_si256(a, b); }
-  static B32 sub8(B32 a, uint8_t v) { return _mm256_sub_epi8(a, set1(v)); }
   // x86 has no byte shifts: shift 16-bit lanes; the mask drops the bits that crossed bytes.
   template <int S>
   static B32 shr_and(B32 x, uint8_t mask) {

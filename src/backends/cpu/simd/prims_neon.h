@@ -43,11 +43,6 @@ struct NeonPrims {
   static B32 set1(uint8_t v) { return B32{{vdupq_n_u8(v), vdupq_n_u8(v)}}; }
   static B32 and_(B32 a, B32 b) { return B32{{vandq_u8(a.val[0], b.val[0]), vandq_u8(a.val[1], b.val[1])}}; }
   static B32 or_(B32 a, B32 b) { return B32{{vorrq_u8(a.val[0], b.val[0]), vorrq_u8(a.val[1], b.val[1])}}; }
-  static B32 andnot(B32 a, B32 b) { return B32{{vbicq_u8(b.val[0], a.val[0]), vbicq_u8(b.val[1], a.val[1])}}; }
-  static B32 sub8(B32 a, uint8_t v) {
-    const uint8x16_t c = vdupq_n_u8(v);
-    return B32{{vsubq_u8(a.val[0], c), vsubq_u8(a.val[1], c)}};
-  }
   template <int S>
   static B32 shr_and(B32 x, uint8_t mask) {
     const uint8x16_t m = vdupq_n_u8(mask);

@@ -46,15 +46,6 @@ struct ScalarPrims {
     for (int i = 0; i < 32; ++i) a.b[i] |= b.b[i];
     return a;
   }
-  // ~a & b
-  static B32 andnot(B32 a, B32 b) {
-    for (int i = 0; i < 32; ++i) a.b[i] = static_cast<uint8_t>(~a.b[i] & b.b[i]);
-    return a;
-  }
-  static B32 sub8(B32 a, uint8_t v) {
-    for (int i = 0; i < 32; ++i) a.b[i] = static_cast<uint8_t>(a.b[i] - v);
-    return a;
-  }
   // (x >> S) & mask per byte. mask must exclude the top S bits (x86 shifts 16-bit lanes).
   template <int S>
   static B32 shr_and(B32 x, uint8_t mask) {

@@ -6,11 +6,9 @@
 // rows instead of once per row: about half the instructions of the per-row
 // tile of kernels_impl.h, which the generic kernel pays on this format family.
 //
-// Small signed codes (Q4_0, Q5_0) get their bias added back while packing
-// (code + 8 or + 16 is unsigned), and the bias moves into the per-block
-// offsets, so that maddubs can sum up to four steps in int16 lanes
-// (2 * 31 * 127 * 4 < 32767) before widening. Q8_0 and IQ4_NL keep the sign
-// trick (|w| * sign(a, w)).
+// Unsigned codes (at most 31: Q4_0, Q4_1, Q5_0, Q5_1) let maddubs sum four
+// steps in int16 lanes (2 * 31 * 127 * 4 < 32767) before widening; Q8_0 and
+// IQ4_NL keep the sign trick (|w| * sign(a, w)).
 //
 // Only for kernels_avx2.cpp, inside its target region.
 #pragma once
@@ -55,22 +53,19 @@ struct Packed8 {
   const float* m;   // [nb][8 rows] offsets (unsigned codes)
 };
 
-// Interleaves the decoded rows; bias > 0 makes signed codes unsigned (offset -bias * d).
-inline Packed8 pack8(const GemmArgs& g, bool has_m, int bias) {
+// Interleaves the decoded rows.
+inline Packed8 pack8(const GemmArgs& g, bool has_m) {
   const int64_t nb = g.k / 32;
   int8_t* q = reinterpret_cast<int8_t*>(g.scratch);
   float* d = reinterpret_cast<float*>(g.scratch + 8 * g.k);
   float* m = d + 8 * nb;
-  const __m256i bv = _mm256_set1_epi8(static_cast<char>(bias));
   for (int64_t b = 0; b < nb; ++b) {
     __m256i r[8];
     for (int i = 0; i < 8; ++i) {
       if (i < g.n_rows) {
         r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[i].q + 32 * b));
-        if (bias) r[i] = _mm256_add_epi8(r[i], bv);
-        const float di = g.rows[i].d[b];
-        d[8 * b + i] = di;
-        m[8 * b + i] = bias ? -static_cast<float>(bias) * di : (has_m ? g.rows[i].m[b] : 0.f);
+        d[8 * b + i] = g.rows[i].d[b];
+        m[8 * b + i] = has_m ? g.rows[i].m[b] : 0.f;
       } else {
         r[i] = _mm256_setzero_si256();
         d[8 * b + i] = m[8 * b + i] = 0.f;
@@ -155,12 +150,7 @@ void wide_tiles(const GemmArgs& g, const Packed8& p) {
   }
 }
 
-// LegacySigned: Q4_0 / Q5_0 (code_bias > 0) unsigned after packing; Q8_0 / IQ4_NL signed.
-inline void gemm8_legacy_signed(const GemmArgs& g) {
-  if (g.code_bias > 0) wide_tiles<true>(g, pack8(g, false, g.code_bias));
-  else wide_tiles<false>(g, pack8(g, false, 0));
-}
-
-inline void gemm8_legacy_min(const GemmArgs& g) { wide_tiles<true>(g, pack8(g, true, 0)); }
+inline void gemm8_legacy_signed(const GemmArgs& g) { wide_tiles<false>(g, pack8(g, false)); }
+inline void gemm8_legacy_min(const GemmArgs& g) { wide_tiles<true>(g, pack8(g, true)); }
 
 }  // namespace
