@@ -3,7 +3,7 @@
 // GELU(tanh)-gated FFN, and attends within a sliding window on local layers
 // (which also use their own RoPE base). Norm weights arrive with Gemma's +1
 // already folded in by the GGUF converter.
-#include "models/context.h"
+#include "models/blocks.h"
 #include "models/forward.h"
 
 namespace jetlm {
@@ -28,13 +28,7 @@ void forward_gemma3(Context& c, const Batch& b) {
     rp.freq_base = local ? hp.rope_base_swa : hp.rope_base;
     rp.freq_scale = local ? 1.f : hp.rope_freq_scale;
 
-    AttnParams ap;
-    ap.n_head = hp.n_head;
-    ap.n_head_kv = hp.n_head_kv;
-    ap.head_dim_k = hp.head_dim_k;
-    ap.head_dim_v = hp.head_dim_v;
-    ap.scale = hp.attn_scale;
-    ap.window = local ? hp.sliding_window : 0;
+    const AttnParams ap = attn_params(hp, local ? hp.sliding_window : 0);
 
     // Attention block.
     be.rms_norm(x, &w.attn_norm, hp.norm_eps, n, E, s.h);
@@ -52,10 +46,7 @@ void forward_gemma3(Context& c, const Batch& b) {
 
     // Feed-forward block.
     be.rms_norm(x, &w.ffn_norm, hp.norm_eps, n, E, s.h);
-    be.matmul(w.w_gate, s.h, n, s.gate);
-    be.matmul(w.w_up, s.h, n, s.up);
-    be.glu(Glu::GeluTanh, s.gate, s.up, int64_t(n) * hp.n_ff, s.gate);
-    be.matmul(w.w_down, s.gate, n, s.out);
+    gated_ffn(be, w, s, n, hp.n_ff, Glu::GeluTanh);
     be.rms_norm(s.out, &w.post_ffn_norm, hp.norm_eps, n, E, s.out);
     be.add(x, s.out, n * E, x);
   }

@@ -1,7 +1,7 @@
 // llama and qwen2: pre-norm transformer blocks with RMSNorm, RoPE, grouped-
 // query attention and a SwiGLU feed-forward network. Qwen2 adds q/k/v biases
 // (bound as optional tensors) and rotates NEOX-style (hparams.rope_neox).
-#include "models/context.h"
+#include "models/blocks.h"
 #include "models/forward.h"
 
 namespace jetlm {
@@ -11,12 +11,7 @@ void forward_llama(Context& c, const Batch& b) {
   const int n = b.n;
   const int64_t E = hp.n_embd;
 
-  AttnParams ap;
-  ap.n_head = hp.n_head;
-  ap.n_head_kv = hp.n_head_kv;
-  ap.head_dim_k = hp.head_dim_k;
-  ap.head_dim_v = hp.head_dim_v;
-  ap.scale = hp.attn_scale;
+  const AttnParams ap = attn_params(hp, 0);
 
   c.embed_batch(n, hp.embd_scale);
   for (int il = 0; il < hp.n_layer; ++il) {
@@ -48,10 +43,7 @@ void forward_llama(Context& c, const Batch& b) {
 
     // Feed-forward: x += W_down (silu(h W_gate) * h W_up), h = norm(x).
     be.rms_norm(x, &w.ffn_norm, hp.norm_eps, n, E, s.h);
-    be.matmul(w.w_gate, s.h, n, s.gate);
-    be.matmul(w.w_up, s.h, n, s.up);
-    be.glu(Glu::SiLU, s.gate, s.up, int64_t(n) * hp.n_ff, s.gate);
-    be.matmul(w.w_down, s.gate, n, s.out);
+    gated_ffn(be, w, s, n, hp.n_ff, Glu::SiLU);
     be.add(x, s.out, n * E, x);
   }
 }
