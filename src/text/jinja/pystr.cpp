@@ -1,5 +1,7 @@
 #include "text/jinja/pystr.h"
 
+#include "text/unicode.h"
+
 #include "util/error.h"
 
 namespace jetlm::jinja::pystr {
@@ -49,20 +51,8 @@ std::vector<uint32_t> decode(const std::string& s) {
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp >= 0xDC80 && cp <= 0xDCFF) {
     out += static_cast<char>(cp - 0xDC00);  // a raw byte kept by decode()
-  } else if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
   } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    jetlm::append_utf8(out, cp);
   }
 }
 
