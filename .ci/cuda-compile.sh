@@ -57,6 +57,10 @@ if [ "$do118" = 1 ]; then
   done
 fi
 
+if [ "$do13" = 1 ] && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  echo "== CUDA 13 build skipped: /usr/local/cuda/bin/nvcc is not on this machine"
+  do13=0
+fi
 if [ "$do13" = 1 ]; then
   echo "== CUDA 13 (/usr/local/cuda), sm_75 and sm_90, build and link"
   build="$root/build-ci-cuda"

@@ -57,7 +57,9 @@ file(GLOB JETLM_CUDA_SOURCES CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/src/backends/cuda/*.cu
      ${CMAKE_SOURCE_DIR}/src/backends/cuda/*.cpp)
 target_sources(jetlm_lib PRIVATE ${JETLM_CUDA_SOURCES})
+# jetlm_lib was created before CUDA was enabled, so its architectures are not initialized from the variable.
 set_target_properties(jetlm_lib PROPERTIES
+  CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}"
   CUDA_STANDARD 14
   CUDA_STANDARD_REQUIRED ON
   CUDA_EXTENSIONS OFF)

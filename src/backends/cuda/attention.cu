@@ -23,7 +23,6 @@ const int kPrepWarps = 8;
 
 __global__ void head_prep_kernel(const HeadPrepArgs a) {
   extern __shared__ float sh[];
-  pdl_trigger();
   pdl_wait();
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int t = blockIdx.x;
@@ -90,6 +89,7 @@ __global__ void head_prep_kernel(const HeadPrepArgs a) {
     }
     __syncwarp();
   }
+  pdl_trigger();
   if (vec && (normed || rope))
     for (int i = lane; i < dim; i += 32) vec[i] = buf[i];
   if (dst) {
@@ -126,16 +126,20 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   extern __shared__ float4 sh4[];  // float4: the query rows are read as 16-byte vectors
   float* sh = reinterpret_cast<float*>(sh4);
   __shared__ int s_last;
-  pdl_trigger();
   pdl_wait();
-  const int G = a.n_head / a.n_head_kv;
+  // This block takes query heads g0 .. g0 + G - 1 of kv head hk (all of the
+  // group, or fewer to give a one-token step more blocks).
+  const int group = a.n_head / a.n_head_kv;
+  const int G = a.heads_per_block;
+  const int blocks_per_kv = group / G;
+  const int hk = blockIdx.y / blocks_per_kv, g0 = (blockIdx.y % blocks_per_kv) * G;
   const int hdk = a.head_dim_k, hdv = a.head_dim_v;
   float* qs = sh;                     // [G][hdk], pre-scaled
   float* sc = qs + G * hdk;           // [kMaxG][kChunk] scores, then probabilities
   float* m_run = sc + kMaxG * kChunk;  // running max per head
   float* l_run = m_run + kMaxG;        // running sum per head
   float* alpha = l_run + kMaxG;        // rescale of this chunk per head
-  const int s = blockIdx.x, hk = blockIdx.y, t = blockIdx.z, tid = threadIdx.x;
+  const int s = blockIdx.x, t = blockIdx.z, tid = threadIdx.x;
   const int lane = tid & 31, warp = tid >> 5;
   const int S = a.n_splits;
   const int p1 = a.pos[t];
@@ -144,7 +148,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   const T* kc = static_cast<const T*>(a.kc);
   const T* vc = static_cast<const T*>(a.vc);
 
-  const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * G) * hdk;
+  const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
   for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
   if (tid < kMaxG) {
     m_run[tid] = -INFINITY;
@@ -247,7 +251,8 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     __syncthreads();
   }
 
-  const int64_t head0 = static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * G;
+  const int64_t head0 = static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0;
+  pdl_trigger();
   if (S == 1) {
 #pragma unroll
     for (int k = 0; k < kMaxG; ++k) {
@@ -280,7 +285,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   __threadfence();
   __syncthreads();
   if (tid == 0) {
-    const int prev = atomicAdd(a.counters + static_cast<int64_t>(t) * a.n_head_kv + hk, 1);
+    const int prev = atomicAdd(a.counters + static_cast<int64_t>(t) * gridDim.y + blockIdx.y, 1);
     s_last = prev == S - 1;
   }
   __syncthreads();
@@ -304,14 +309,14 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     }
     *reinterpret_cast<float2*>(a.out + (head0 + h) * hdv + 2 * dp) = make_float2(ox / L, oy / L);
   }
-  if (tid == 0) a.counters[static_cast<int64_t>(t) * a.n_head_kv + hk] = 0;
+  if (tid == 0) a.counters[static_cast<int64_t>(t) * gridDim.y + blockIdx.y] = 0;
 }
 
 template <int kMaxG>
 void run_attention(const AttnArgs& a, cudaStream_t s) {
-  const int G = a.n_head / a.n_head_kv;
+  const int G = a.heads_per_block;
   const size_t smem = (static_cast<size_t>(G) * a.head_dim_k + kMaxG * kChunk + 3 * kMaxG) * sizeof(float);
-  const dim3 grid(a.n_splits, a.n_head_kv, a.n);
+  const dim3 grid(a.n_splits, a.n_head / G, a.n);
   if (a.kv_f16) launch_kernel(attention_kernel<kMaxG, __half>, grid, dim3(kChunk), smem, s, a);
   else launch_kernel(attention_kernel<kMaxG, float>, grid, dim3(kChunk), smem, s, a);
 }
@@ -331,6 +336,8 @@ void launch_head_prep(const HeadPrepArgs& a, cudaStream_t s) {
   launch_kernel(head_prep_kernel, grid, dim3(32 * kPrepWarps), static_cast<size_t>(kPrepWarps) * hmax * sizeof(float), s, a);
 }
 
+int attn_heads_per_block(int n, int n_head, int n_head_kv) { return n <= 8 ? 1 : n_head / n_head_kv; }
+
 int attn_splits(int n, int n_head_kv, int64_t n_ctx, int window, int n_sm) {
   const int64_t max_len = window > 0 && window < n_ctx ? window : n_ctx;
   const int chunks = ceil_div(max_len, kChunk);
@@ -349,8 +356,10 @@ size_t attn_work_floats(int n, int n_head, int head_dim_v, int n_splits) {
 void launch_attention(const AttnArgs& a, cudaStream_t s) {
   CUDA_REQUIRE(a.n > 0 && a.pos && a.q && a.kc && a.vc && a.out, "null argument");
   CUDA_REQUIRE(a.n_head > 0 && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "heads " + std::to_string(a.n_head) + "/" + std::to_string(a.n_head_kv));
-  const int G = a.n_head / a.n_head_kv;
-  CUDA_REQUIRE(G <= 16, "GQA group of " + std::to_string(G) + " query heads per kv head (at most 16)");
+  const int group = a.n_head / a.n_head_kv;
+  CUDA_REQUIRE(group <= 16, "GQA group of " + std::to_string(group) + " query heads per kv head (at most 16)");
+  const int G = a.heads_per_block;
+  CUDA_REQUIRE(G >= 1 && group % G == 0, "heads per block " + std::to_string(G));
   CUDA_REQUIRE(a.head_dim_k % 8 == 0 && a.k_row % 8 == 0, "key head size " + std::to_string(a.head_dim_k) + " must be a multiple of 8");
   CUDA_REQUIRE(a.head_dim_v >= 2 && a.head_dim_v <= 256 && (kChunk % (a.head_dim_v / 2)) == 0 && a.head_dim_v % 2 == 0 && a.v_row % 2 == 0,
                "value head size " + std::to_string(a.head_dim_v) + " must be a power of two up to 256");

@@ -47,6 +47,7 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   }
   if (device_ < 0 || device_ >= count) fail("CUDA device ", device_, " does not exist (", count, " found)");
   CUDA_CHECK(cudaSetDevice(device_));
+  kernels_init();
   cudaDeviceProp prop;
   CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   n_sm_ = prop.multiProcessorCount;
@@ -414,7 +415,7 @@ void CudaBackend::attention(const float* q, const float* k, const float* v, KvLa
   op.n = n;
   op.out = out;
   ensure_attention(op);
-  op.splits = attn_splits(n, p.n_head_kv, kv.n_ctx, p.window, n_sm_);
+  op.splits = attn_splits(n, p.n_head / attn_heads_per_block(n, p.n_head, p.n_head_kv), kv.n_ctx, p.window, n_sm_);
   enqueue(op);
 }
 
@@ -462,9 +463,10 @@ void CudaBackend::ensure_attention(const Op& op) {
   const AttnParams& p = op.attn;
   if (p.n_head <= 0 || p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
     fail("attention: ", p.n_head, " heads over ", p.n_head_kv, " kv heads");
-  const int splits = attn_splits(op.n, p.n_head_kv, op.kv.n_ctx, p.window, n_sm_);
+  const int blocks = p.n_head / attn_heads_per_block(op.n, p.n_head, p.n_head_kv);
+  const int splits = attn_splits(op.n, blocks, op.kv.n_ctx, p.window, n_sm_);
   const size_t work = attn_work_floats(op.n, p.n_head, p.head_dim_v, splits);
-  const size_t counters = static_cast<size_t>(op.n) * p.n_head_kv;
+  const size_t counters = static_cast<size_t>(op.n) * blocks;
   if (work > attn_work_floats_ || counters > attn_counters_n_) {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     drop_graph();

@@ -274,6 +274,7 @@ void CudaBackend::run_attention(const Op* qn, const Op* kn, const Op* qr, const 
   a.scale = p.scale;
   a.window = p.window;
   a.out = at.out;
+  a.heads_per_block = attn_heads_per_block(at.n, p.n_head, p.n_head_kv);
   a.n_splits = at.splits;
   a.work = attn_work_;
   a.counters = attn_counters_;

@@ -20,7 +20,6 @@ JDEV uint32_t pack_half2(float a, float b) {
 template <class F, bool kF16>
 __global__ void dequant_kernel(const uint8_t* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
                                const int32_t* ids, void* out) {
-  pdl_trigger();
   pdl_wait();
   const int n_twi = F::n_twi(cols);
   const int64_t total = nrows * n_twi;

@@ -27,7 +27,6 @@ __device__ float block_sum(float v, float* red) {
 
 __global__ void rms_norm_kernel(const float* x, const float* w, float eps, int dim, float* out) {
   __shared__ float red[kRowThreads / 32];
-  pdl_trigger();
   pdl_wait();
   const float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
   float* o = out + static_cast<int64_t>(blockIdx.x) * dim;
@@ -40,7 +39,6 @@ __global__ void rms_norm_kernel(const float* x, const float* w, float eps, int d
 // y = norm(y) * w, then x += y: the post-attention / post-FFN norms of Gemma.
 __global__ void norm_add_kernel(float* y, const float* w, float eps, int dim, float* x) {
   __shared__ float red[kRowThreads / 32];
-  pdl_trigger();
   pdl_wait();
   float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
   float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
@@ -55,35 +53,30 @@ __global__ void norm_add_kernel(float* y, const float* w, float eps, int dim, fl
 }
 
 __global__ void add_kernel(const float* a, const float* b, int64_t n, float* out) {
-  pdl_trigger();
   pdl_wait();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     out[i] = a[i] + b[i];
 }
 
 __global__ void scale_kernel(float* x, int64_t n, float v) {
-  pdl_trigger();
   pdl_wait();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     x[i] *= v;
 }
 
 __global__ void glu_kernel(int act, const float* gate, const float* up, int64_t n, float* out) {
-  pdl_trigger();
   pdl_wait();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     out[i] = act_apply(act, gate[i]) * up[i];
 }
 
 __global__ void add_bias_kernel(float* y, const float* b, int64_t total, int64_t dim) {
-  pdl_trigger();
   pdl_wait();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total; i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     y[i] += b[i % dim];
 }
 
 __global__ void f32_to_f16_kernel(const float* src, int64_t n, __half* dst) {
-  pdl_trigger();
   pdl_wait();
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     dst[i] = __float2half_rn(src[i]);

@@ -27,6 +27,8 @@ int wtype_row_alignment(WType t);
 // (weights), then waits (griddepcontrol.wait) before touching activations.
 void set_pdl(bool on);
 bool pdl_enabled();
+// Device queries the launchers cache; call once before any graph capture.
+void kernels_init();
 
 enum class Act : int { None = 0, SiLU = 1, GeluTanh = 2 };
 
@@ -126,13 +128,18 @@ struct AttnArgs {
   float scale = 1.f;
   int window = 0;
   float* out = nullptr;                     // [n][n_head][head_dim_v]
+  int heads_per_block = 1;                  // query heads per block: the GQA group, or fewer for short batches
   int n_splits = 1;
   float* work = nullptr;                    // attn_work_floats(...) floats
-  int* counters = nullptr;                  // [n][n_head_kv] zeros (left zero afterwards)
+  int* counters = nullptr;                  // [n][n_head / heads_per_block] zeros (left zero afterwards)
 };
+// Query heads per block: one for a few tokens (more blocks for a decode step),
+// the whole GQA group for prompts (K and V read once per group).
+int attn_heads_per_block(int n, int n_head, int n_head_kv);
 // Splits for a launch: a function of the shapes and the context only (not of
 // the positions), so that a captured decode graph stays valid as tokens advance.
-int attn_splits(int n, int n_head_kv, int64_t n_ctx, int window, int n_sm);
+// head_blocks: n_head / heads_per_block.
+int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm);
 size_t attn_work_floats(int n, int n_head, int head_dim_v, int n_splits);
 void launch_attention(const AttnArgs& a, cudaStream_t s);
 

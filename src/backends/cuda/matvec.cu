@@ -21,6 +21,7 @@ int block_values(WType t) {
 }  // namespace
 
 void set_pdl(bool on) { g_pdl = on; }
+void kernels_init() { (void)sm_count(); }
 bool pdl_enabled() { return g_pdl; }
 
 bool wtype_supported(uint32_t id) {

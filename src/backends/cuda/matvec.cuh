@@ -84,10 +84,13 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
     for (int i = 0; i < R; ++i)
       if (valid[i]) F::load(rowp[i], twi, cols, raw[i]);
   }
-  pdl_trigger();
   pdl_wait();
 
   const int stride = xs_stride<F>(cols);
+  // With the norm fused, the weights are staged after the n activation rows so
+  // that normalizing needs no second trip to global memory.
+  float* ws = xs + n * stride;
+  const bool w_smem = x_smem && a.norm && a.norm_w;
   if (a.norm || x_smem) {
     // Stage (and sum squares of) the activations; then normalize in place.
     float ss[N];
@@ -115,6 +118,8 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
         if (lane == 0) s_red[warp][t] = ss[t];
       }
     }
+    if (w_smem)
+      for (int j = threadIdx.x; j < cols; j += 128) ws[j] = __ldg(a.norm_w + j);
     if (a.norm) {
       __syncthreads();
       if (threadIdx.x < N) {
@@ -124,14 +129,18 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
       }
       __syncthreads();
       const bool out = blockIdx.x == 0 && a.norm_out;
-      if (x_smem || out) {
-        for (int t = 0; t < n; ++t) {
-          const float* xr = a.x + static_cast<int64_t>(t) * cols;
+      for (int t = 0; t < n; ++t) {
+        const float* xr = a.x + static_cast<int64_t>(t) * cols;
+        if (x_smem) {
           for (int j = threadIdx.x; j < cols; j += 128) {
-            const float v = xr[j] * s_inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
-            if (x_smem) xs[t * stride + xs_index<F>(j)] = v;
+            float* p = xs + t * stride + xs_index<F>(j);
+            const float v = *p * s_inv[t] * (a.norm_w ? ws[j] : 1.f);
+            *p = v;
             if (out) a.norm_out[static_cast<int64_t>(t) * cols + j] = v;
           }
+        } else if (out) {
+          for (int j = threadIdx.x; j < cols; j += 128)
+            a.norm_out[static_cast<int64_t>(t) * cols + j] = xr[j] * s_inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
         }
       }
     }
@@ -220,6 +229,9 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
     }
   }
 
+  // Only now let the next kernel start: launched any earlier, the kernels after
+  // it would also start and sit on the multiprocessors waiting.
+  pdl_trigger();
 #pragma unroll
   for (int i = 0; i < R; ++i)
 #pragma unroll
@@ -253,6 +265,18 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
   }
 }
 
+// Multiprocessors of the current device (asked once, before any graph capture:
+// see kernels_init).
+inline int sm_count() {
+  static int n = 0;
+  if (n == 0) {
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+  }
+  return n;
+}
+
 template <class F, int N>
 void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   // Two rows per warp: enough to share each activation read, few enough that
@@ -268,7 +292,7 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   const bool x_vec = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && a.cols % 4 == 0 &&
                      (!a.norm || !a.norm_w || (reinterpret_cast<uintptr_t>(a.norm_w) & 15) == 0);
   // Stage the activations in shared memory when they fit the default 48 KB.
-  const size_t smem = static_cast<size_t>(a.n) * xs_stride<F>(a.cols) * sizeof(float);
+  const size_t smem = static_cast<size_t>(a.n + (a.norm && a.norm_w ? 1 : 0)) * xs_stride<F>(a.cols) * sizeof(float);
   const bool x_smem = smem <= 48 * 1024;
   launch_kernel(matvec_kernel<F, N, R>, dim3(total), dim3(128), x_smem ? smem : 0, s, a, c[0], c[0] + c[1],
                 x_vec ? 1 : 0, x_smem ? 1 : 0);
