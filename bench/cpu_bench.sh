@@ -5,8 +5,9 @@
 #     figures for the same machine class (../shared/anchors, when present);
 #  3. peak RSS while generating with qwen2.5-0.5b Q4_K_M at 2k context, against
 #     file size + KV cache + 100 MiB.
-# Usage: bench/cpu_bench.sh [-b BUILD_DIR] [-d MODEL_DIR] [-t THREADS] [-r REPS]
-# Timings on a shared machine are noisy: run it when nothing else is compiling.
+# Usage: bench/cpu_bench.sh [-b BUILD_DIR] [-d MODEL_DIR] [-t THREADS] [-r REPS] [--wait-idle]
+# Timings on a shared machine are noisy: run it when nothing else is compiling,
+# or pass --wait-idle to start each model only after 2 s with the CPUs >= 90% idle.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,13 +15,15 @@ build="$root/build"
 models="${JETLM_MODELS:-/tmp/jetlm-models}"
 threads=2
 reps=3
+wait_idle=0
 while [ $# -gt 0 ]; do
   case "$1" in
     -b) build="$2"; shift ;;
     -d) models="$2"; shift ;;
     -t) threads="$2"; shift ;;
     -r) reps="$2"; shift ;;
-    *) echo "usage: $0 [-b BUILD_DIR] [-d MODEL_DIR] [-t THREADS] [-r REPS]" >&2; exit 2 ;;
+    --wait-idle) wait_idle=1 ;;
+    *) echo "usage: $0 [-b BUILD_DIR] [-d MODEL_DIR] [-t THREADS] [-r REPS] [--wait-idle]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -40,11 +43,27 @@ for spec in $specs; do
   files+=("$f")
 done
 
+# Percentage of idle CPU time over the next 2 seconds.
+idle_pct() {
+  local a b
+  read -r _ u n s i w x y z _ < /proc/stat; a=$((u + n + s + i + w + x + y + z)); b=$i
+  sleep 2
+  read -r _ u n s i w x y z _ < /proc/stat
+  echo $(( 100 * (i - b) / (u + n + s + i + w + x + y + z - a) ))
+}
+wait_for_idle() {
+  [ "$wait_idle" = 1 ] || return 0
+  for _ in $(seq 300); do [ "$(idle_pct)" -ge 90 ] && return 0; done
+  echo "(never idle for 10 minutes; measuring anyway)" >&2
+}
+
 echo "== jetlm bench -t $threads -p 128 -n 64 -r $reps ($(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-list="$(IFS=,; echo "${files[*]}")"
-"$jetlm" bench -m "$list" -t "$threads" -p 128 -n 64 -r "$reps" -o jsonl | tee "$out"
+for f in "${files[@]}"; do
+  wait_for_idle
+  "$jetlm" bench -m "$f" -t "$threads" -p 128 -n 64 -r "$reps" -o jsonl | tee -a "$out"
+done
 
 anchors="$root/../shared/anchors/llamacpp-cpu2-2026-11-21.json"
 python3 - "$out" "$anchors" <<'PY'

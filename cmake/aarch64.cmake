@@ -12,8 +12,12 @@ set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 
 # ARMv8.0 code tuned for the A57; the dotprod kernels are compiled in their
 # own target region and chosen at run time (src/backends/cpu/cpu_features.h).
-set(CMAKE_C_FLAGS_INIT "-mcpu=cortex-a57")
-set(CMAKE_CXX_FLAGS_INIT "-mcpu=cortex-a57")
+# No FMA contraction: GCC fuses a*b+c by default in C++ (even with -std=c++17)
+# wherever the target has FMA, which AArch64 always has; the reference codecs
+# and ops must round as they do on x86-64 (ggml bit-exactness). The SIMD
+# kernels use explicit FMA intrinsics and are unaffected.
+set(CMAKE_C_FLAGS_INIT "-mcpu=cortex-a57 -ffp-contract=off")
+set(CMAKE_CXX_FLAGS_INIT "-mcpu=cortex-a57 -ffp-contract=off")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 
 # Test executables (and gtest_discover_tests) run through qemu; the CPU model

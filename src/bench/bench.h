@@ -45,7 +45,8 @@ struct BenchResult {
   BenchModelInfo model;
   BenchParams params;
   std::string backend;  // "CPU", "CUDA", ...
-  std::string cpu_isa;  // kernel set of the CPU backend
+  std::string cpu_info;  // CPU model name (llama-bench's cpu_info)
+  std::string cpu_isa;   // kernel set of the CPU backend: scalar, avx2, neon, dotprod
   std::string test_time;  // UTC, ISO 8601, when the measurement started
   std::vector<uint64_t> samples_ns;
   uint64_t peak_rss = 0;  // bytes, peak resident set while this test ran (model pages included)

@@ -56,7 +56,8 @@ std::string json_object(const BenchResult& r) {
   };
   auto num = [](double v) { return fmt("%.6f", v); };
   field("build_commit", "unknown", true);
-  field("cpu_info", r.cpu_isa, true);
+  field("cpu_info", r.cpu_info, true);
+  field("cpu_kernels", r.cpu_isa, true);
   field("backends", r.backend, true);
   field("model_filename", r.model.filename, true);
   field("model_type", r.model.type, true);
@@ -119,13 +120,13 @@ class CsvPrinter : public BenchPrinter {
   explicit CsvPrinter(FILE* out) : out_(out) {}
   void begin() override {
     std::fprintf(out_,
-                 "model_filename,model_type,model_size,model_n_params,backends,cpu_info,n_threads,n_gpu_layers,n_batch,"
+                 "model_filename,model_type,model_size,model_n_params,backends,cpu_info,cpu_kernels,n_threads,n_gpu_layers,n_batch,"
                  "type_k,n_prompt,n_gen,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts,avg_gbs,peak_rss\n");
   }
   void result(const BenchResult& r) override {
-    std::fprintf(out_, "\"%s\",\"%s\",%" PRIu64 ",%" PRId64 ",\"%s\",\"%s\",%d,%d,%d,\"%s\",%d,%d,\"%s\",%.0f,%.0f,%.6f,%.6f,%.3f,%" PRIu64 "\n",
+    std::fprintf(out_, "\"%s\",\"%s\",%" PRIu64 ",%" PRId64 ",\"%s\",\"%s\",\"%s\",%d,%d,%d,\"%s\",%d,%d,\"%s\",%.0f,%.0f,%.6f,%.6f,%.3f,%" PRIu64 "\n",
                  r.model.filename.c_str(), r.model.type.c_str(), r.model.size, r.model.n_params, r.backend.c_str(),
-                 r.cpu_isa.c_str(), r.params.n_threads, r.params.n_gpu_layers, r.params.n_batch,
+                 r.cpu_info.c_str(), r.cpu_isa.c_str(), r.params.n_threads, r.params.n_gpu_layers, r.params.n_batch,
                  kv_name(r.params.kv_type), r.params.test.n_prompt, r.params.test.n_gen, r.test_time.c_str(),
                  r.avg_ns(), r.stddev_ns(), r.avg_ts(), r.stddev_ts(), r.gbs(), r.peak_rss);
     std::fflush(out_);

@@ -66,6 +66,25 @@ uint64_t peak_rss() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
 
+// "model name" (x86) or "CPU part"-less fallback (ARM) from /proc/cpuinfo.
+std::string cpu_model_name() {
+  std::string name = "unknown";
+  if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::strncmp(line, "model name", 10) != 0) continue;
+      const char* colon = std::strchr(line, ':');
+      if (!colon) continue;
+      name = colon + 1;
+      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(name.begin());
+      while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+      break;
+    }
+    std::fclose(f);
+  }
+  return name;
+}
+
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm;
@@ -92,7 +111,9 @@ BenchModelInfo describe_model(const Model& m, const std::string& path) {
   info.n_params = m.n_params();
   info.bytes_per_token = m.bytes_per_token();
   char size_label[32];
-  std::snprintf(size_label, sizeof size_label, "%.1fB", static_cast<double>(info.n_params) / 1e9);
+  const double np = static_cast<double>(info.n_params);
+  if (np >= 1e8) std::snprintf(size_label, sizeof size_label, "%.1fB", np / 1e9);
+  else std::snprintf(size_label, sizeof size_label, "%.0fM", np / 1e6);
   const uint32_t ft = m.file().get_u32_or("general.file_type", 0xFFFFFFFFu);
   info.type = str_cat(m.hparams().arch_name, " ", size_label, " ", ftype_name(ft));
   return info;
@@ -148,6 +169,8 @@ BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchPar
   Context ctx(m, co);
   r.backend = ctx.backend_summary();
   r.cpu_isa = cpu_isa_name(default_cpu_isa());
+  static const std::string cpu_name = cpu_model_name();
+  r.cpu_info = cpu_name;
 
   // Random token ids (the content does not change the work), fixed seed as llama-bench.
   std::mt19937 rng(42);

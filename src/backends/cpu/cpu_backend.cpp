@@ -62,26 +62,22 @@ class CpuBackend : public Backend {
   }
 
   void write(float* dst, const float* host, int64_t n) override {
-    touched();
     std::memcpy(dst, host, static_cast<size_t>(n) * 4);
   }
   void read(const float* src, float* host, int64_t n) override { std::memcpy(host, src, static_cast<size_t>(n) * 4); }
 
   void begin(const Batch& b) override {
     batch_ = b;
-    touched();
     rope_.reset();
   }
 
   void embed(const Weight& table, float* out) override {
-    touched();
     ref::embed(table, batch_.ids, batch_.n, out);
   }
 
   void rms_norm(const float* x, const Weight* w, float eps, int64_t rows, int64_t dim, float* out) override {
     const float* wd = w ? static_cast<const float*>(w->data) : nullptr;
     if (fast()) {
-      touched();
       for_ranges(rows, rows * dim, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) kern_->rms_norm_row(x + r * dim, wd, eps, dim, out + r * dim);
       });
@@ -94,39 +90,33 @@ class CpuBackend : public Backend {
     if (fast() && mm_->supports(w.type)) {
       mm_->run(w, x, n, y);
     } else {
-      touched();
       ref::matmul(w, x, n, y);
     }
   }
 
   void add_bias(float* y, const Weight& b, int n, int64_t dim) override {
-    touched();
     ref::add_bias(y, static_cast<const float*>(b.data), n, dim);
   }
 
   void rope(float* x, int n, int n_head, int head_dim, const RopeParams& p) override {
     const float* ff = p.freq_factors ? static_cast<const float*>(p.freq_factors->data) : nullptr;
-    touched();
     if (fast()) rope_.apply(x, n, n_head, head_dim, p, ff, batch_.pos);
     else ref::rope(x, n, n_head, head_dim, p, ff, batch_.pos);
   }
 
   void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
                  float* out) override {
-    touched();
     if (fast()) attention_fast(q, k, v, kv, p, n, out);
     else ref::attention(q, k, v, kv, p, n, batch_.pos, out);
   }
 
   void glu(Glu kind, const float* gate, const float* up, int64_t n, float* out) override {
-    touched();
     if (!fast()) return ref::glu(kind, gate, up, n, out);
     const auto fn = kind == Glu::SiLU ? kern_->silu_mul : kern_->gelu_mul;
     for_ranges(n, n, [&](int64_t i0, int64_t i1) { fn(gate + i0, up + i0, i1 - i0, out + i0); });
   }
 
   void add(const float* a, const float* b, int64_t n, float* out) override {
-    touched();
     if (!fast()) {
       for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
       return;
@@ -135,7 +125,6 @@ class CpuBackend : public Backend {
   }
 
   void scale(float* x, int64_t n, float s) override {
-    touched();
     if (!fast()) {
       for (int64_t i = 0; i < n; ++i) x[i] *= s;
       return;
@@ -144,16 +133,11 @@ class CpuBackend : public Backend {
   }
 
   void copy(const float* src, int64_t n, float* dst) override {
-    touched();
     std::memmove(dst, src, static_cast<size_t>(n) * 4);
   }
 
  private:
   bool fast() const { return kern_ != nullptr; }
-  // Memory the next matmul may read has changed: drop its quantized activations.
-  void touched() {
-    if (mm_) mm_->invalidate();
-  }
 
   // fn(begin, end) over [0, count), split across the pool when `work` values justify waking it.
   // Ranges are multiples of 16 items so threads do not write the same cache line.

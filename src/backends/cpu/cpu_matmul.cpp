@@ -91,9 +91,6 @@ bool CpuMatmul::supports(TensorType t) const {
 }
 
 void CpuMatmul::quantize(const float* x, int n, int64_t k, int block, bool with_sums) {
-  if (cached_x_ == x && cached_n_ == n && cached_k_ == k && cached_block_ == block &&
-      (act_.s != nullptr || !with_sums))
-    return;
   const size_t nk = static_cast<size_t>(n) * static_cast<size_t>(k);
   grow(act_q_, nk);
   grow(act_d_, nk / static_cast<size_t>(block));
@@ -112,10 +109,6 @@ void CpuMatmul::quantize(const float* x, int n, int64_t k, int block, bool with_
       for (int t = ith; t < n; t += nth) kern_.quantize_row(x + static_cast<int64_t>(t) * k, t, &act_);
     });
   }
-  cached_x_ = x;
-  cached_n_ = n;
-  cached_k_ = k;
-  cached_block_ = block;
 }
 
 void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
@@ -180,6 +173,7 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
           a.y = y + static_cast<int64_t>(t0) * R + r;
           a.ldy = R;
           a.scratch = pn.scratch.data();
+          a.max_code = w.type == TensorType::Q6_K ? 63 : 31;
           (wide ? wide : gemm)(a);
         }
       }

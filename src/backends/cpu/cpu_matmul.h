@@ -1,9 +1,10 @@
 // Matrix multiplication on the CPU with the fast kernels: y [n][rows] =
 // x [n][cols] W^T for weights in the mmap, any format with a decoder.
 //
-// Activations are quantized once per call to 8-bit blocks (per 32 values for
-// the 32-value formats, per 256 for the K formats) and kept until the next
-// op that writes memory: q/k/v and gate/up read the same input and share it.
+// Activations are quantized on every call to 8-bit blocks (per 32 values for
+// the 32-value formats, per 256 for the K formats): about 1% of a matmul's
+// time, not worth a cache that a caller writing the buffer directly could
+// leave stale.
 //
 // Work split: the rows of W in chunks handed out dynamically (two cores
 // shared with other processes finish together), each chunk decoded 4 rows at
@@ -29,9 +30,6 @@ class CpuMatmul {
   // Whether run() handles this weight format (the others go to the reference).
   bool supports(TensorType t) const;
   void run(const Weight& w, const float* x, int n, float* y);
-  // Forget the quantized activations (call after anything writes memory the
-  // next matmul may read).
-  void invalidate() { cached_x_ = nullptr; }
 
  private:
   struct ThreadPanel;
@@ -40,15 +38,11 @@ class CpuMatmul {
   ThreadPool& pool_;
   const cpu::CpuKernels& kern_;
   std::vector<std::unique_ptr<ThreadPanel>> panels_;  // one per thread, separately allocated
-  // Quantized activations of the last call, and what they were made from.
+  // Quantized activations of the current call (buffers grow to the largest call, then stay).
   std::vector<int8_t> act_q_;
   std::vector<float> act_d_, act_s_;
   std::vector<int16_t> act_bsum_;
   cpu::ActQ8 act_;
-  const float* cached_x_ = nullptr;
-  int cached_n_ = 0;
-  int64_t cached_k_ = 0;
-  int cached_block_ = 0;
 };
 
 // The family of a weight format's fast kernel (Float for F32/F16/BF16).

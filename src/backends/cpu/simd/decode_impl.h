@@ -21,6 +21,10 @@ using namespace jetlm::cpu;
 
 template <class P>
 using B32 = typename P::B32;
+template <class P>
+using F32v = typename P::F32;
+template <class P>
+using I32v = typename P::I32;
 
 inline uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
@@ -29,6 +33,8 @@ inline uint32_t load_u32(const uint8_t* p) {
 }
 
 // ---- 32-value blocks: codes(b) -> 32 codes, d(b) scale, m(b) offset --------
+// d16(b): the fp16 scale in the block; kBias: m(b) = -kBias * d(b) (0: m is stored,
+// or there is none).
 
 // Q4_0 and Q5_0 codes are small and signed (nibble - 8, 5 bits - 16): kept
 // unsigned, with the bias as an offset (m = -8 d, -16 d), they take the
@@ -38,8 +44,10 @@ struct DecQ4_0 {
   using Block = BlockQ4_0;
   static constexpr Family kFamily = Family::LegacyMin;
   static B32<P> codes(const Block& b) { return P::nibbles16(b.qs); }
+  static constexpr int kBias = 8;
+  static const uint16_t* d16(const Block& b) { return &b.d; }
   static float d(const Block& b) { return P::h2f(b.d); }
-  static float m(const Block& b) { return -8.f * d(b); }
+  static float m(const Block& b) { return -static_cast<float>(kBias) * d(b); }
 };
 
 template <class P>
@@ -47,6 +55,8 @@ struct DecQ4_1 {
   using Block = BlockQ4_1;
   static constexpr Family kFamily = Family::LegacyMin;
   static B32<P> codes(const Block& b) { return P::nibbles16(b.qs); }
+  static constexpr int kBias = 0;
+  static const uint16_t* d16(const Block& b) { return &b.d; }
   static float d(const Block& b) { return P::h2f(b.d); }
   static float m(const Block& b) { return P::h2f(b.m); }
 };
@@ -62,8 +72,10 @@ struct DecQ5_0 {
   using Block = BlockQ5_0;
   static constexpr Family kFamily = Family::LegacyMin;
   static B32<P> codes(const Block& b) { return five_bit_codes<P>(b); }
+  static constexpr int kBias = 16;
+  static const uint16_t* d16(const Block& b) { return &b.d; }
   static float d(const Block& b) { return P::h2f(b.d); }
-  static float m(const Block& b) { return -16.f * d(b); }
+  static float m(const Block& b) { return -static_cast<float>(kBias) * d(b); }
 };
 
 template <class P>
@@ -71,6 +83,8 @@ struct DecQ5_1 {
   using Block = BlockQ5_1;
   static constexpr Family kFamily = Family::LegacyMin;
   static B32<P> codes(const Block& b) { return five_bit_codes<P>(b); }
+  static constexpr int kBias = 0;
+  static const uint16_t* d16(const Block& b) { return &b.d; }
   static float d(const Block& b) { return P::h2f(b.d); }
   static float m(const Block& b) { return P::h2f(b.m); }
 };
@@ -80,6 +94,8 @@ struct DecQ8_0 {
   using Block = BlockQ8_0;
   static constexpr Family kFamily = Family::LegacySigned;
   static B32<P> codes(const Block& b) { return P::load32(b.qs); }
+  static constexpr int kBias = 0;
+  static const uint16_t* d16(const Block& b) { return &b.d; }
   static float d(const Block& b) { return P::h2f(b.d); }
   static float m(const Block&) { return 0.f; }
 };
@@ -89,6 +105,8 @@ struct DecIQ4_NL {
   using Block = BlockIQ4_NL;
   static constexpr Family kFamily = Family::LegacySigned;
   static B32<P> codes(const Block& b) { return P::lookup16(P::nibbles16(b.qs), kIq4nlValues); }
+  static constexpr int kBias = 0;
+  static const uint16_t* d16(const Block& b) { return &b.d; }
   static float d(const Block& b) { return P::h2f(b.d); }
   static float m(const Block&) { return 0.f; }
 };

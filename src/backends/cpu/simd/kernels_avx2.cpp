@@ -39,6 +39,7 @@ jetlm::cpu::CpuKernels make_avx2_table() {
   fill_table<Avx2Prims>(&t, "avx2");
   t.gemm8[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed;
   t.gemm8[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min;
+  t.gemm8[static_cast<int>(Family::KQuant)] = gemm8_k;
   return t;
 }
 }  // namespace

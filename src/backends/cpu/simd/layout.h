@@ -86,10 +86,14 @@ struct GemmArgs {
   int n_tok = 0;
   float* y = nullptr;  // y[t * ldy + r], t counted from t0
   int64_t ldy = 0;
-  // gemm8 only: per-thread scratch of at least wide_scratch_bytes(k).
+  // gemm8 only: per-thread scratch of at least wide_scratch_bytes(k), and the
+  // largest unsigned code of the format (how many products fit an int16 lane).
   uint8_t* scratch = nullptr;
+  int max_code = 255;
 };
-constexpr int64_t wide_scratch_bytes(int64_t k) { return 8 * k + 2 * 8 * (k / 32) * 4 + 64; }
+// Interleaved codes (8 k), and per 256 values 16 + 8 vectors of scales and mins
+// and 2 x 8 floats (K formats); per 32 values 2 x 8 floats (32-value formats).
+constexpr int64_t wide_scratch_bytes(int64_t k) { return 8 * k + 4 * k + 2 * 8 * (k / 32) * 4 + 128; }
 using GemmFn = void (*)(const GemmArgs& a);
 
 }  // namespace cpu

@@ -111,6 +111,9 @@ struct Avx2Prims {
   }
   static float h2f(uint16_t h) { return _cvtsh_ss(h); }
   static uint16_t f2h(float f) { return static_cast<uint16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+  // An fp16 scalar from memory in every lane (vpbroadcastw + vcvtph2ps: no scalar broadcast after).
+  static F32 h2f_bcast(const uint16_t* p) { return _mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(*p))); }
+  static float lane0(F32 v) { return _mm256_cvtss_f32(v); }
   static F32 load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static F32 load_bf16(const uint16_t* p) {
     const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -163,9 +166,16 @@ struct Avx2Prims {
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(v, even_odd));
   }
   static S16 scales_v(SC v, int c) {
-    const char lo = static_cast<char>(2 * c), hi = static_cast<char>(2 * c + 1);
-    return _mm256_shuffle_epi8(v, _mm256_setr_epi8(lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi,  //
-                                                   lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi));
+    // Shuffle masks of chunks 0..7 (a table: c is often not a compile-time constant).
+    alignas(32) static const int8_t kMasks[8][32] = {
+#define JETLM_SC_MASK(c) {2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, \
+                          2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, \
+                          2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, \
+                          2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1, 2 * c, 2 * c + 1}
+        JETLM_SC_MASK(0), JETLM_SC_MASK(1), JETLM_SC_MASK(2), JETLM_SC_MASK(3),
+        JETLM_SC_MASK(4), JETLM_SC_MASK(5), JETLM_SC_MASK(6), JETLM_SC_MASK(7)};
+#undef JETLM_SC_MASK
+    return _mm256_shuffle_epi8(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(kMasks[c])));
   }
   static MN mn_from_u8(V16 v) { return _mm256_cvtepu8_epi16(v); }
   template <int S>

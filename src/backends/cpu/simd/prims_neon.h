@@ -140,6 +140,8 @@ struct NeonPrims {
     std::memcpy(&h, &v, 2);
     return h;
   }
+  static F32 h2f_bcast(const uint16_t* p) { return vdupq_n_f32(h2f(*p)); }
+  static float lane0(F32 v) { return vgetq_lane_f32(v, 0); }
   static F32 load_f16(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static F32 load_bf16(const uint16_t* p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
   static void store_f16(uint16_t* p, F32 v) { vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(v))); }

@@ -125,6 +125,8 @@ struct ScalarPrims {
   }
   static float h2f(uint16_t h) { return jetlm::fp16_to_f32(h); }
   static uint16_t f2h(float f) { return jetlm::f32_to_fp16(f); }
+  static F32 h2f_bcast(const uint16_t* p) { return jetlm::fp16_to_f32(*p); }
+  static float lane0(F32 v) { return v; }
   static F32 load_f16(const uint16_t* p) { return jetlm::fp16_to_f32(*p); }
   static F32 load_bf16(const uint16_t* p) { return jetlm::bf16_to_f32(*p); }
   static void store_f16(uint16_t* p, F32 v) { *p = jetlm::f32_to_fp16(v); }

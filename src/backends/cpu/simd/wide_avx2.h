@@ -150,6 +150,129 @@ void wide_tiles(const GemmArgs& g, const Packed8& p) {
   }
 }
 
+// ---- K formats: 8 interleaved rows per super-block ---------------------------
+// Per super-block: 64 code vectors (vector j = values 4j..4j+3 of rows 0..7),
+// 16 scale vectors (group g: int16 pairs sc[r][g], sc[r][g] per row r, so that
+// vpmaddwd applies row r's scale to lane r), 8 min vectors (groups 2p, 2p+1 of
+// each row against a broadcast pair of activation group sums), d and dmin.
+
+struct PackedK8 {
+  const int8_t* q;     // [nsb][64][32]
+  const int16_t* sc;   // [nsb][16][16]
+  const int16_t* mn;   // [nsb][8][16]
+  const float* d;      // [nsb][8]
+  const float* dmin;   // [nsb][8]
+};
+
+inline PackedK8 pack8_k(const GemmArgs& g) {
+  const int64_t nsb = g.k / 256;
+  int8_t* q = reinterpret_cast<int8_t*>(g.scratch);
+  int16_t* sc = reinterpret_cast<int16_t*>(g.scratch + 8 * g.k);
+  int16_t* mn = sc + nsb * 16 * 16;
+  float* d = reinterpret_cast<float*>(mn + nsb * 8 * 16);
+  float* dmin = d + nsb * 8;
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    for (int c = 0; c < 8; ++c) {
+      __m256i r[8];
+      for (int i = 0; i < 8; ++i)
+        r[i] = i < g.n_rows ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[i].q + 256 * sb + 32 * c))
+                            : _mm256_setzero_si256();
+      transpose8x8_epi32(r);
+      for (int j = 0; j < 8; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 2048 * sb + 256 * c + 32 * j), r[j]);
+    }
+    for (int i = 0; i < 8; ++i) {
+      const bool live = i < g.n_rows;
+      for (int grp = 0; grp < 16; ++grp) {
+        const int16_t s = live ? g.rows[i].sc[16 * sb + grp] : 0;
+        sc[(16 * sb + grp) * 16 + 2 * i] = sc[(16 * sb + grp) * 16 + 2 * i + 1] = s;
+      }
+      for (int p = 0; p < 8; ++p) {
+        mn[(8 * sb + p) * 16 + 2 * i] = live ? g.rows[i].mn[16 * sb + 2 * p] : 0;
+        mn[(8 * sb + p) * 16 + 2 * i + 1] = live ? g.rows[i].mn[16 * sb + 2 * p + 1] : 0;
+      }
+      d[8 * sb + i] = live ? g.rows[i].d[sb] : 0.f;
+      dmin[8 * sb + i] = live ? g.rows[i].m[sb] : 0.f;
+    }
+  }
+  return PackedK8{q, sc, mn, d, dmin};
+}
+
+// kSteps: products summed in int16 lanes before the scale multiply (4 for codes
+// up to 31, 2 for Q6_K's 63: 2 * 63 * 127 * 2 < 32767).
+template <int kSteps, int TT>
+void wide_k_tile(const GemmArgs& g, const PackedK8& p, int t) {
+  const ActQ8& a = *g.act;
+  const int64_t k = g.k, nsb = k / 256;
+  const int8_t* aq[TT];
+  const float* ad[TT];
+  const int16_t* ab[TT];
+  for (int j = 0; j < TT; ++j) {
+    const int64_t tok = g.t0 + t + j;
+    aq[j] = a.q + tok * k;
+    ad[j] = a.d + tok * nsb;
+    ab[j] = a.bsum + tok * (k / 16);
+  }
+  __m256 acc[TT];
+  for (int j = 0; j < TT; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const int8_t* pq = p.q + 2048 * sb;
+    __m256i is[TT];
+    for (int j = 0; j < TT; ++j) is[j] = _mm256_setzero_si256();
+    for (int grp = 0; grp < 16; ++grp) {
+      const __m256i sv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.sc + (16 * sb + grp) * 16));
+      for (int s0 = 0; s0 < 4; s0 += kSteps) {
+        __m256i s16[TT];
+        for (int j = 0; j < TT; ++j) s16[j] = _mm256_setzero_si256();
+        for (int s = s0; s < s0 + kSteps; ++s) {
+          const int v = 4 * grp + s;  // dword of the super-block
+          const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
+          for (int j = 0; j < TT; ++j)
+            s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w, bcast4(aq[j] + 256 * sb + 4 * v)));
+        }
+        for (int j = 0; j < TT; ++j) is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], sv));
+      }
+    }
+    __m256i im[TT];
+    for (int j = 0; j < TT; ++j) im[j] = _mm256_setzero_si256();
+    for (int pr = 0; pr < 8; ++pr) {
+      const __m256i mv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.mn + (8 * sb + pr) * 16));
+      for (int j = 0; j < TT; ++j)
+        im[j] = _mm256_add_epi32(
+            im[j], _mm256_madd_epi16(mv, bcast4(reinterpret_cast<const int8_t*>(ab[j] + 16 * sb + 2 * pr))));
+    }
+    const __m256 dv = _mm256_loadu_ps(p.d + 8 * sb), mv = _mm256_loadu_ps(p.dmin + 8 * sb);
+    for (int j = 0; j < TT; ++j) {
+      const __m256 da = _mm256_broadcast_ss(ad[j] + sb);
+      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), _mm256_mul_ps(dv, da), acc[j]);
+      acc[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im[j]), _mm256_mul_ps(mv, da), acc[j]);
+    }
+  }
+  for (int j = 0; j < TT; ++j) {
+    float* y = g.y + (t + j) * g.ldy;
+    if (g.n_rows == 8) {
+      _mm256_storeu_ps(y, acc[j]);
+    } else {
+      alignas(32) float tmp[8];
+      _mm256_store_ps(tmp, acc[j]);
+      for (int r = 0; r < g.n_rows; ++r) y[r] = tmp[r];
+    }
+  }
+}
+
+template <int kSteps>
+void wide_k_tiles(const GemmArgs& g, const PackedK8& p) {
+  int t = 0;
+  for (; t + 4 <= g.n_tok; t += 4) wide_k_tile<kSteps, 4>(g, p, t);
+  for (; t < g.n_tok; ++t) wide_k_tile<kSteps, 1>(g, p, t);
+}
+
+inline void gemm8_k(const GemmArgs& g) {
+  const PackedK8 p = pack8_k(g);
+  if (g.max_code <= 31) wide_k_tiles<4>(g, p);
+  else wide_k_tiles<2>(g, p);
+}
+
 inline void gemm8_legacy_signed(const GemmArgs& g) { wide_tiles<false>(g, pack8(g, false)); }
 inline void gemm8_legacy_min(const GemmArgs& g) { wide_tiles<true>(g, pack8(g, true)); }
 
