@@ -58,10 +58,11 @@ bool nothing_left(const std::string& path) {
   return true;
 }
 
-// shared/ beside the repository: fixtures CI does not have.
+// The project's shared fixtures, only when a developer points at them
+// (JETLM_SHARED=../shared): the test suite itself, and so CI, never reads ../shared.
 std::string shared_dir() {
-  if (const char* env = std::getenv("JETLM_SHARED")) return env;
-  return jetlm_test::data_path("../../../shared");
+  const char* env = std::getenv("JETLM_SHARED");
+  return env ? env : "/nonexistent";
 }
 
 // A small random llama model in F32, written by `jetlm synth` once per run.
@@ -497,7 +498,7 @@ TEST(Quantize, SmallModelLogitErrorPerType) {
   for (size_t i = 1; i < sizeof ranked / sizeof ranked[0]; ++i) EXPECT_LT(err[ranked[i - 1]], err[ranked[i]]) << ranked[i];
 }
 
-// With ../shared present (not in CI): every llama-quantize fixture is
+// With JETLM_SHARED=../shared (not in CI): every llama-quantize fixture is
 // reproduced byte for byte from its F32 source, so jetlm's files carry
 // llama.cpp's exact layout, metadata order and quantized blocks.
 TEST(Quantize, ReproducesLlamaQuantizeFilesByteForByte) {

@@ -4,11 +4,12 @@
 //
 // Why decode first: every quantized format is, after unpacking, small integer
 // codes with integer or float group scales. Decoding a few rows once into an
-// L1/L2-resident panel and then sweeping many tokens over it reuses each weight
-// block across the whole token tile (prompt processing), and keeps the
-// format-specific code down to one small decoder per format. Token generation
-// uses the same path with one token: the decode runs from the streaming loads
-// and the panel never leaves L1.
+// L1/L2-resident panel and then sweeping many tokens over it reuses each
+// decoded block across the whole token tile (prompt processing), and keeps the
+// format-specific code down to one small block decoder per format
+// (decode_impl.h). Token generation calls the same decoders from the fused
+// matrix-vector kernels (gemv_impl.h), which multiply in registers and never
+// store a panel.
 //
 // Plain structs of pointers only: this header is included by the ISA-specific
 // translation units, which must not share inline code with the portable ones.
@@ -22,7 +23,8 @@ namespace cpu {
 enum class Family : uint8_t {
   Float,        // F32/F16/BF16 weights decoded to float32; float activations
   LegacySigned, // 32-value blocks, signed codes, float scale (Q8_0, IQ4_NL)
-  LegacyMin,    // 32-value blocks, unsigned codes, float scale and offset (Q4_1, Q5_1; Q4_0, Q5_0 with the bias as offset)
+  LegacyMin,    // 32-value blocks, unsigned codes, float scale and offset (Q4_1, Q5_1;
+                // Q4_0 and Q5_0 too, their bias -8 / -16 as the offset)
   KQuant,       // 256-value super-blocks, unsigned codes, integer sub-scales and mins (Q2_K..Q6_K)
 };
 
