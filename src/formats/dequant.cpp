@@ -15,8 +15,8 @@
 #include "util/fp16.h"
 
 // ggml and gguf-py round the product before adding the offset; a fused
-// multiply-add would not. GCC does not contract in ISO C++ mode (-std=c++17);
-// clang does by default, so turn it off here.
+// multiply-add would not. CMake builds src/formats with -ffp-contract=off
+// (GCC contracts on AArch64); the pragma covers clang builds outside CMake.
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #endif
