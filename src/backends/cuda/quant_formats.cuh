@@ -255,6 +255,20 @@ struct FmtQ3_K {
 
 // Q4_K: TWI = 64-value chunk c of a 144-byte block; blocks are 16-byte multiples,
 // so with 16-byte aligned rows the quants load as two 16-byte vectors.
+// Scales and offsets of sub-blocks 2c and 2c+1 of the Q4_K/Q5_K super-block at b
+// (both formats start with d, dmin and the same 12 packed scale bytes).
+JDEV void k4_scales(const uint8_t* b, int c, float& sc0, float& off0, float& sc1, float& off1) {
+  const uint32_t dm = ld_u32(b), s0 = ld_u32(b + 4), s1 = ld_u32(b + 8), s2 = ld_u32(b + 12);
+  const float d = h2f(dm), dmin = h2f(dm >> 16);
+  float a, m;
+  scale_min_k4(2 * c, s0, s1, s2, &a, &m);
+  sc0 = d * a;
+  off0 = -(dmin * m);
+  scale_min_k4(2 * c + 1, s0, s1, s2, &a, &m);
+  sc1 = d * a;
+  off1 = -(dmin * m);
+}
+
 struct FmtQ4_K {
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = true;
@@ -267,15 +281,7 @@ struct FmtQ4_K {
     const uint4 v0 = ld_u128(b + 16 + 32 * c), v1 = ld_u128(b + 32 + 32 * c);
     r.q[0] = v0.x; r.q[1] = v0.y; r.q[2] = v0.z; r.q[3] = v0.w;
     r.q[4] = v1.x; r.q[5] = v1.y; r.q[6] = v1.z; r.q[7] = v1.w;
-    const uint32_t dm = ld_u32(b), s0 = ld_u32(b + 4), s1 = ld_u32(b + 8), s2 = ld_u32(b + 12);
-    const float d = h2f(dm), dmin = h2f(dm >> 16);
-    float a, m;
-    scale_min_k4(2 * c, s0, s1, s2, &a, &m);
-    r.sc0 = d * a;
-    r.off0 = -(dmin * m);
-    scale_min_k4(2 * c + 1, s0, s1, s2, &a, &m);
-    r.sc1 = d * a;
-    r.off1 = -(dmin * m);
+    k4_scales(b, c, r.sc0, r.off0, r.sc1, r.off1);
   }
   // Values 0-31 of the chunk: low nibbles (sub-block 2c); 32-63: high (2c+1).
   static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
@@ -304,15 +310,7 @@ struct FmtQ5_K {
     const uint4 h0 = ld_u128(b + 16), h1 = ld_u128(b + 32);
     r.qh[0] = h0.x; r.qh[1] = h0.y; r.qh[2] = h0.z; r.qh[3] = h0.w;
     r.qh[4] = h1.x; r.qh[5] = h1.y; r.qh[6] = h1.z; r.qh[7] = h1.w;
-    const uint32_t dm = ld_u32(b), s0 = ld_u32(b + 4), s1 = ld_u32(b + 8), s2 = ld_u32(b + 12);
-    const float d = h2f(dm), dmin = h2f(dm >> 16);
-    float a, m;
-    scale_min_k4(2 * c, s0, s1, s2, &a, &m);
-    r.sc0 = d * a;
-    r.off0 = -(dmin * m);
-    scale_min_k4(2 * c + 1, s0, s1, s2, &a, &m);
-    r.sc1 = d * a;
-    r.off1 = -(dmin * m);
+    k4_scales(b, c, r.sc0, r.off0, r.sc1, r.off1);
   }
   // 5th bit of chunk value l (l < 32): bit 2c of qh[l]; of value 32 + l: bit 2c + 1.
   static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
