@@ -51,6 +51,9 @@ namespace {
 
 const double kFloatBound = 1e-8;  // float32 kernels vs the float32 reference
 const double kGemmBound = 1e-5;   // float16 operands (cuBLAS prompt path)
+// Quantized weights, up to 32 tokens on sm_61+: activations rounded to 8 bits
+// per 32 values (dp4a), as the CPU's fast kernels round them.
+const double kInt8Bound = 5e-4;
 // RoPE angles reach position x frequency ~ 1e3 rad; the GPU's powf may differ
 // from the host's by an ulp, which moves the rotated values by ~1e-4.
 const double kRopeBound = 1e-6;
@@ -164,11 +167,12 @@ const TensorType kAllTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::
                                 TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::IQ4_NL, TensorType::Q2_K,
                                 TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
 
+// Variant 2 is a long row: split over several warps, staged in two passes.
 int64_t odd_cols(TensorType t, int variant) {
   const int64_t bs = type_traits(t).block_size;
-  if (bs == 1) return variant ? 100 : 33;  // float rows of any length, not a multiple of 8
-  if (bs == 32) return variant ? 32 * 7 : 32 * 3;
-  return variant ? 256 * 3 : 256;
+  if (bs == 1) return variant == 2 ? 4100 : (variant ? 100 : 33);  // float rows of any length, not a multiple of 8
+  if (bs == 32) return variant == 2 ? 32 * 181 : (variant ? 32 * 7 : 32 * 3);
+  return variant == 2 ? 256 * 23 : (variant ? 256 * 3 : 256);
 }
 
 void begin_batch(Backend& be, const std::vector<int32_t>& pos, const std::vector<int32_t>& ids) {
@@ -183,14 +187,21 @@ void begin_batch(Backend& be, const std::vector<int32_t>& pos, const std::vector
 
 class MatmulTest : public ::testing::TestWithParam<TensorType> {};
 
-TEST_P(MatmulTest, MatchesReference) {
-  REQUIRE_GPU();
-  const TensorType type = GetParam();
+// Every token count against the reference: n <= 8 (32 for quantized weights)
+// on the matrix-vector kernels, the rest on the GEMM path. With int8 off the
+// quantized formats take the float matrix-vector kernel (the sm_53 one).
+void check_matmul(TensorType type, bool int8) {
   auto gpu = make_gpu();
+#ifdef JETLM_HAVE_CUDA
+  // After make_gpu(): the backend sets the tuning from the environment.
+  cuda::MatvecTuning tuning = cuda::matvec_tuning();
+  tuning.int8 = int8 ? 1 : 0;
+  cuda::set_matvec_tuning(tuning);
+#endif
   std::mt19937 rng(1234 + static_cast<int>(type));
-  for (int variant = 0; variant < 2; ++variant) {
+  for (int variant = 0; variant < 3; ++variant) {
     const int64_t cols = odd_cols(type, variant);
-    const int64_t rows = variant ? 131 : 37;
+    const int64_t rows = variant == 2 ? 67 : (variant ? 131 : 37);
     HostTensor w(type, rows, cols, rng);
     const Weight gw = gpu->load_weight(w.t);
     for (int n : {1, 2, 3, 5, 8, 13, 40}) {
@@ -202,10 +213,27 @@ TEST_P(MatmulTest, MatchesReference) {
       DevBuf dx(*gpu, x), dy(*gpu, int64_t(n) * rows);
       gpu->matmul(gw, dx.p, n, dy.p);
       const std::vector<float> got = dy.get();
-      const bool gemm = n > 32 || (n > 8 && (type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16));
-      EXPECT_LE(nmse(got, ref), gemm ? kGemmBound : kFloatBound) << type_name(type) << " rows " << rows << " cols " << cols << " n " << n;
+      const bool is_float = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+      const bool gemm = n > 32 || (n > 8 && is_float);
+      const double bound = gemm ? kGemmBound : (is_float || !int8 ? kFloatBound : kInt8Bound);
+      EXPECT_LE(nmse(got, ref), bound) << type_name(type) << " rows " << rows << " cols " << cols << " n " << n
+                                       << (int8 ? "" : " (float kernel)");
     }
   }
+#ifdef JETLM_HAVE_CUDA
+  tuning.int8 = 1;
+  cuda::set_matvec_tuning(tuning);
+#endif
+}
+
+TEST_P(MatmulTest, MatchesReference) {
+  REQUIRE_GPU();
+  check_matmul(GetParam(), true);
+}
+
+TEST_P(MatmulTest, FloatKernelMatchesReference) {
+  REQUIRE_GPU();
+  check_matmul(GetParam(), false);
 }
 
 std::string type_case(const ::testing::TestParamInfo<TensorType>& info) { return type_name(info.param); }
@@ -262,9 +290,9 @@ TEST(CudaFusion, NormQkvBiasMatches) {
     ref::add_bias(k.data(), bk.f32(), n, K);
     ref::add_bias(v.data(), bv.f32(), n, K);
     EXPECT_LE(nmse(dh.get(), h), kFloatBound) << n;
-    EXPECT_LE(nmse(dq.get(), q), kFloatBound) << n;
-    EXPECT_LE(nmse(dk.get(), k), kFloatBound) << n;
-    EXPECT_LE(nmse(dv.get(), v), kFloatBound) << n;
+    EXPECT_LE(nmse(dq.get(), q), kInt8Bound) << n;
+    EXPECT_LE(nmse(dk.get(), k), kInt8Bound) << n;
+    EXPECT_LE(nmse(dv.get(), v), kInt8Bound) << n;
   }
 }
 
@@ -295,10 +323,10 @@ TEST(CudaFusion, NormGateUpGluAndResidualMatch) {
       ref::glu(act, g.data(), u.data(), n * F, g.data());
       ref::matmul(wd2.host_weight(), g.data(), n, out.data());
       for (size_t i = 0; i < x.size(); ++i) x[i] += out[i];
-      EXPECT_LE(nmse(dg.get(), g), kFloatBound) << n;
-      EXPECT_LE(nmse(du.get(), u), kFloatBound) << n;
-      EXPECT_LE(nmse(dout.get(), out), kFloatBound) << n;
-      EXPECT_LE(nmse(dx.get(), x), kFloatBound) << n;
+      EXPECT_LE(nmse(dg.get(), g), kInt8Bound) << n;
+      EXPECT_LE(nmse(du.get(), u), kInt8Bound) << n;
+      EXPECT_LE(nmse(dout.get(), out), kInt8Bound) << n;
+      EXPECT_LE(nmse(dx.get(), x), kInt8Bound) << n;
     }
   }
 }
@@ -446,7 +474,10 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
     ref::rope(k.data(), n, c.n_head_kv, c.hd, rp, nullptr, pos.data());
     ref::attention(q.data(), k.data(), v0.data(), hkv, p, n, pos.data(), out.data());
     EXPECT_LE(nmse(dout.get(), out), kRopeBound) << "step of " << n << " at " << past;
-    EXPECT_LE(nmse(dq.get(), q), kRopeBound);
+    // (A one-token step rotates q inside the attention blocks and leaves the buffer as it was.)
+    if (n > 1) {
+      EXPECT_LE(nmse(dq.get(), q), kRopeBound);
+    }
     past += n;
   }
 }
@@ -532,7 +563,7 @@ TEST(CudaGraph, DecodeStepsReplayOneGraph) {
     ref::rms_norm(x.data(), nw.f32(), 1e-5f, 1, E, h.data());
     ref::matmul(w.host_weight(), h.data(), 1, y.data());
     for (int64_t i = 0; i < E; ++i) x[i] += y[i];
-    EXPECT_LE(nmse(got, x), kFloatBound) << "step " << step;
+    EXPECT_LE(nmse(got, x), kInt8Bound) << "step " << step;
     x = got;
   }
   EXPECT_EQ(cuda_be->graphs_captured(), 1);

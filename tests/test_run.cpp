@@ -64,6 +64,8 @@ TEST(Run, BadInputIsOneLineAndNonZero) {
       {{"run", "-m", bundled_model(), "-p", "x", "--bogus"}, 2},
       {{"run", "-m", bundled_model(), "-p", "x", "-n", "abc"}, 2},
       {{"run", "-m", bundled_model(), "-p", "x", "--temp", "-1"}, 2},
+      {{"run", "-m", bundled_model(), "-p", "x", "-ngl", "-3"}, 2},
+      {{"run", "-m", bundled_model(), "-p", "x", "-ngl", "most"}, 2},
       {{"run", "-m", bundled_model(), "-p", std::string(3000, 'a'), "-c", "64"}, 1},
       {{"nosuchcommand"}, 2},
   };

@@ -10,6 +10,7 @@
 // Ops are asynchronous on backends that can be (CUDA): results are visible
 // after read() or sync().
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -77,6 +78,14 @@ class Backend {
   virtual void write(float* dst, const float* host, int64_t n) = 0;
   virtual void read(const float* src, float* host, int64_t n) = 0;
   virtual void sync() {}
+  // Device memory free/total, for backends with their own memory (false: none).
+  virtual bool device_memory(size_t* free_bytes, size_t* total_bytes) const {
+    (void)free_bytes;
+    (void)total_bytes;
+    return false;
+  }
+  // True when weights stay where the model's map has them (no copy to count).
+  virtual bool weights_in_place() const { return false; }
 
   // Announces the batch the following ops work on (ids/pos are staged where the backend needs them).
   virtual void begin(const Batch& batch) = 0;

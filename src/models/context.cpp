@@ -1,11 +1,13 @@
 #include "models/context.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/gpu_factory.h"
 #include "models/forward.h"
+#include "models/gpu_fit.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -53,16 +55,48 @@ Context::Context(const Model& model, const ContextOptions& opts) : model_(model)
   backends_.push_back(BackendSlot{make_cpu_backend(cpu), {}});
   Backend* cpu_be = backends_[0].backend.get();
   Backend* gpu_be = nullptr;
-  const int n_gpu = std::min(std::max(opts_.n_gpu_layers, 0), hp.n_layer + 1);
-  if (n_gpu > 0 && !opts_.reference) {
+  // -ngl auto (< 0): every layer that fits when there is a GPU, else the CPU.
+  const bool auto_ngl = opts_.n_gpu_layers < 0;
+  int n_gpu = auto_ngl ? hp.n_layer + 1 : std::min(opts_.n_gpu_layers, hp.n_layer + 1);
+  if (opts_.reference || (auto_ngl && !gpu_available())) n_gpu = 0;
+  GpuFit fit;
+  if (n_gpu > 0) {
     GpuOptions g;
     g.unified = opts_.unified;
     std::unique_ptr<Backend> gpu = make_gpu_backend(g);  // throws a clear Error when there is none
-    backends_.push_back(BackendSlot{std::move(gpu), {}});
-    gpu_be = backends_.back().backend.get();
+    size_t free_b = 0, total_b = 0;
+    if (gpu->device_memory(&free_b, &total_b)) {
+      GpuFitInputs in;
+      in.n_ctx = n_ctx_;
+      in.n_batch = opts_.n_batch;
+      in.kv_type = opts_.kv_type;
+      in.weights_in_place = gpu->weights_in_place();
+      in.free_bytes = free_b;
+      fit = estimate_gpu_fit(hp, model.tensors(), in);
+      if (auto_ngl && fit.max_layers < n_gpu) {
+        n_gpu = fit.max_layers;
+        std::fprintf(stderr, "jetlm: %d of %d layers fit in the GPU's %lld MiB free (-ngl %d)%s\n",
+                     std::min(n_gpu, hp.n_layer), hp.n_layer, static_cast<long long>(free_b >> 20), n_gpu,
+                     n_gpu > 0 ? "" : ": running on the CPU");
+      }
+    }
+    if (n_gpu > 0) {
+      backends_.push_back(BackendSlot{std::move(gpu), {}});
+      gpu_be = backends_.back().backend.get();
+    }
   }
+  try {
+    place_layers(n_gpu, cpu_be, gpu_be);
+  } catch (const OutOfDeviceMemory& e) {
+    if (fit.layer_bytes == 0 && fit.fixed_bytes == 0) throw;
+    fail(e.what(), ": -ngl ", n_gpu, " needs about ", fit.bytes_for(n_gpu, hp.n_layer) >> 20, " MiB; about ",
+         fit.max_layers, " fit (try -ngl ", fit.max_layers, ", a smaller context -c, or leave -ngl out to fit automatically)");
+  }
+}
 
-  const ModelTensors& T = model.tensors();
+void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
+  const HParams& hp = model_.hparams();
+  const ModelTensors& T = model_.tensors();
   const int first_gpu_layer = hp.n_layer - std::min(n_gpu, hp.n_layer);
   place_.resize(static_cast<size_t>(hp.n_layer));
   for (int il = 0; il < hp.n_layer; ++il) {

@@ -17,7 +17,8 @@ struct ContextOptions {
   TensorType kv_type = TensorType::F16;  // F32 forced by reference
   bool reference = false;  // scalar float32 reference path
   int n_threads = 0;       // CPU threads, 0: physical cores
-  int n_gpu_layers = 0;    // layers on the GPU (CUDA builds), from the last layer down
+  int n_gpu_layers = 0;    // layers on the GPU (CUDA builds), from the last layer down; < 0: all that fit
+                           // when there is a GPU (none otherwise)
   bool unified = false;    // GPU reads the mmap in place (integrated GPUs; forced for testing)
 };
 
@@ -89,6 +90,9 @@ class Context {
   // Runs one batch; writes logits of rows [first_logit, first_logit + n_logits) (none when 0).
   void forward(const Batch& b, int first_logit, int n_logits, float* logits);
   BackendSlot& slot(Backend& be);
+  // Layers il >= n_layer - n_gpu on gpu_be (the output too when n_gpu > n_layer), the rest on
+  // cpu_be; the KV cache and the scratch of every backend.
+  void place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be);
   Backend* residual_on_ = nullptr;
 
   const Model& model_;

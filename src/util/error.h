@@ -20,6 +20,13 @@ class UsageError : public Error {
   explicit UsageError(const std::string& msg) : Error(msg) {}
 };
 
+// Device memory ran out (the message says what was being allocated); callers
+// that know the model add how much of it would fit.
+class OutOfDeviceMemory : public Error {
+ public:
+  explicit OutOfDeviceMemory(const std::string& msg) : Error(msg) {}
+};
+
 namespace detail {
 inline void append(std::ostringstream&) {}
 template <class T, class... Rest>

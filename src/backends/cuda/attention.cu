@@ -21,49 +21,12 @@ namespace {
 const int kChunk = 128;     // positions per chunk = threads per block
 const int kPrepWarps = 8;
 
-__global__ void head_prep_kernel(const HeadPrepArgs a) {
-  extern __shared__ float sh[];
-  pdl_wait();
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int t = blockIdx.x;
-  const int hmax = a.head_dim > a.head_dim_v ? a.head_dim : a.head_dim_v;
-  float* buf = sh + warp * hmax;
-  const bool store = a.kc != nullptr;
-  const int total = a.n_head_q + a.n_head_k + (store ? a.n_head_k : 0);
-  const int hi = blockIdx.y * kPrepWarps + warp;
-  if (hi >= total) return;
-  const int p = a.pos[t];
-
-  float* vec = nullptr;
-  const float* src = nullptr;
-  int dim = a.head_dim;
-  bool normed = false, rope = false;
-  const float* nw = nullptr;
-  float eps = 0.f;
-  char* dst = nullptr;
-  const size_t esz = a.kv_f16 ? 2 : 4;
-  if (hi < a.n_head_q) {
-    vec = a.q + (static_cast<int64_t>(t) * a.n_head_q + hi) * a.head_dim;
-    normed = a.q_normed;
-    nw = a.q_norm;
-    eps = a.q_eps;
-    rope = a.q_rope;
-  } else if (hi < a.n_head_q + a.n_head_k) {
-    const int kh = hi - a.n_head_q;
-    vec = a.k + (static_cast<int64_t>(t) * a.n_head_k + kh) * a.head_dim;
-    normed = a.k_normed;
-    nw = a.k_norm;
-    eps = a.k_eps;
-    rope = a.k_rope;
-    if (store) dst = static_cast<char*>(a.kc) + (static_cast<int64_t>(p) * a.k_row + static_cast<int64_t>(kh) * a.head_dim) * esz;
-  } else {
-    const int vh = hi - a.n_head_q - a.n_head_k;
-    src = a.v + (static_cast<int64_t>(t) * a.n_head_k + vh) * a.head_dim_v;
-    dim = a.head_dim_v;
-    rope = false;
-    dst = static_cast<char*>(a.vc) + (static_cast<int64_t>(p) * a.v_row + static_cast<int64_t>(vh) * a.head_dim_v) * esz;
-  }
-  if (!src) src = vec;
+// One head on one warp: src (dim values) into buf, RMSNorm (weights nw, may be
+// null) when normed, RoPE at position p when rope; then the result back to vec
+// (when set and changed) and to the cache row dst (when set).
+JDEV void prep_head(const float* src, int dim, bool normed, const float* nw, float eps, bool rope, const RopeArgs& ro,
+                    int p, float* buf, float* vec, char* dst, bool f16) {
+  const int lane = threadIdx.x & 31;
   for (int i = lane; i < dim; i += 32) buf[i] = src[i];
   __syncwarp();
   if (normed) {
@@ -74,30 +37,63 @@ __global__ void head_prep_kernel(const HeadPrepArgs a) {
     __syncwarp();
   }
   if (rope) {
-    const int half = a.rope.n_rot / 2;
-    const float position = static_cast<float>(p) * a.rope.freq_scale;
+    const int half = ro.n_rot / 2;
+    const float position = static_cast<float>(p) * ro.freq_scale;
     for (int i = lane; i < half; i += 32) {
-      float theta = position * powf(a.rope.freq_base, -2.f * static_cast<float>(i) / static_cast<float>(a.rope.n_rot));
-      if (a.rope.freq_factors) theta /= a.rope.freq_factors[i];
+      float theta = position * powf(ro.freq_base, -2.f * static_cast<float>(i) / static_cast<float>(ro.n_rot));
+      if (ro.freq_factors) theta /= ro.freq_factors[i];
       float sn, cs;
       sincosf(theta, &sn, &cs);
-      const int ia = a.rope.neox ? i : 2 * i;
-      const int ib = a.rope.neox ? i + half : 2 * i + 1;
+      const int ia = ro.neox ? i : 2 * i;
+      const int ib = ro.neox ? i + half : 2 * i + 1;
       const float x0 = buf[ia], x1 = buf[ib];
       buf[ia] = x0 * cs - x1 * sn;
       buf[ib] = x0 * sn + x1 * cs;
     }
     __syncwarp();
   }
-  pdl_trigger();
   if (vec && (normed || rope))
     for (int i = lane; i < dim; i += 32) vec[i] = buf[i];
   if (dst) {
-    if (a.kv_f16) {
+    if (f16) {
       for (int i = lane; i < dim; i += 32) reinterpret_cast<__half*>(dst)[i] = __float2half_rn(buf[i]);
     } else {
       for (int i = lane; i < dim; i += 32) reinterpret_cast<float*>(dst)[i] = buf[i];
     }
+  }
+}
+
+// Cache row of head h at position p.
+JDEV char* kv_row(void* cache, int64_t row, int p, int h, int dim, bool f16) {
+  return static_cast<char*>(cache) + (static_cast<int64_t>(p) * row + static_cast<int64_t>(h) * dim) * (f16 ? 2 : 4);
+}
+
+__global__ void head_prep_kernel(const HeadPrepArgs a) {
+  extern __shared__ float sh[];
+  pdl_wait();
+  const int warp = threadIdx.x >> 5;
+  const int t = blockIdx.x;
+  const int hmax = a.head_dim > a.head_dim_v ? a.head_dim : a.head_dim_v;
+  const bool store = a.kc != nullptr;
+  const int total = a.n_head_q + a.n_head_k + (store ? a.n_head_k : 0);
+  const int hi = blockIdx.y * kPrepWarps + warp;
+  pdl_trigger();
+  if (hi >= total) return;
+  const int p = a.pos[t];
+  float* buf = sh + warp * hmax;
+  if (hi < a.n_head_q) {
+    float* vec = a.q + (static_cast<int64_t>(t) * a.n_head_q + hi) * a.head_dim;
+    prep_head(vec, a.head_dim, a.q_normed, a.q_norm, a.q_eps, a.q_rope, a.rope, p, buf, vec, nullptr, a.kv_f16);
+  } else if (hi < a.n_head_q + a.n_head_k) {
+    const int kh = hi - a.n_head_q;
+    float* vec = a.k + (static_cast<int64_t>(t) * a.n_head_k + kh) * a.head_dim;
+    char* dst = store ? kv_row(a.kc, a.k_row, p, kh, a.head_dim, a.kv_f16) : nullptr;
+    prep_head(vec, a.head_dim, a.k_normed, a.k_norm, a.k_eps, a.k_rope, a.rope, p, buf, vec, dst, a.kv_f16);
+  } else {
+    const int vh = hi - a.n_head_q - a.n_head_k;
+    const float* src = a.v + (static_cast<int64_t>(t) * a.n_head_k + vh) * a.head_dim_v;
+    prep_head(src, a.head_dim_v, false, nullptr, 0.f, false, a.rope, p, buf, nullptr,
+              kv_row(a.vc, a.v_row, p, vh, a.head_dim_v, a.kv_f16), a.kv_f16);
   }
 }
 
@@ -121,11 +117,16 @@ JDEV float2 load_kv2(const __half* p) {
 }
 JDEV float2 load_kv2(const float* p) { return __ldg(reinterpret_cast<const float2*>(p)); }
 
+// Shared-memory float offset of the position slices' sums (one head per block):
+// after the query, the scores and the three per-head values, float2-aligned.
+JHD int attn_part_offset(int q_floats) { return (q_floats + kChunk + 3 + 3) & ~3; }
+
 template <int kMaxG, typename T>
 __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   extern __shared__ float4 sh4[];  // float4: the query rows are read as 16-byte vectors
   float* sh = reinterpret_cast<float*>(sh4);
   __shared__ int s_last;
+  __shared__ float s_new;
   pdl_wait();
   // This block takes query heads g0 .. g0 + G - 1 of kv head hk (all of the
   // group, or fewer to give a one-token step more blocks).
@@ -144,12 +145,43 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   const int S = a.n_splits;
   const int p1 = a.pos[t];
   const int lo = a.window > 0 ? max(0, p1 - a.window + 1) : 0;
-  const int n_chunks = (p1 - lo + kChunk) / kChunk;
+  const int CH = a.chunk;
+  const int n_chunks = (p1 - lo + CH) / CH;
   const T* kc = static_cast<const T*>(a.kc);
   const T* vc = static_cast<const T*>(a.vc);
 
-  const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
-  for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
+  // Fused preparation (kMaxG == 1, one token): q, and the new token's k and v
+  // in the blocks whose chunk holds p1, prepared into shared memory.
+  float* kn = sh + attn_part_offset(G * hdk) + 2 * kChunk;  // [hdk]
+  float* vn = kn + hdk;                                     // [hdv]
+  const bool fused = kMaxG == 1 && a.fused_prep;
+  const bool has_new = fused && s == (n_chunks - 1) % S;
+  if (fused) {
+    const HeadPrepArgs& h = a.prep;
+    const int qh = hk * group + g0;
+    if (warp == 0)
+      prep_head(h.q + static_cast<int64_t>(qh) * hdk, hdk, h.q_normed, h.q_norm, h.q_eps, h.q_rope, h.rope, p1, qs,
+                nullptr, nullptr, h.kv_f16);
+    const bool writer = has_new && g0 == 0;
+    if (warp == 1 && has_new)
+      prep_head(h.k + static_cast<int64_t>(hk) * hdk, hdk, h.k_normed, h.k_norm, h.k_eps, h.k_rope, h.rope, p1, kn,
+                nullptr, writer ? kv_row(h.kc, h.k_row, p1, hk, hdk, h.kv_f16) : nullptr, h.kv_f16);
+    if (warp == 2 && has_new)
+      prep_head(h.v + static_cast<int64_t>(hk) * hdv, hdv, false, nullptr, 0.f, false, h.rope, p1, vn, nullptr,
+                writer ? kv_row(h.vc, h.v_row, p1, hk, hdv, h.kv_f16) : nullptr, h.kv_f16);
+    __syncthreads();
+    if (has_new && warp == 0) {  // the new token's score, for the thread that meets p1
+      float d = 0.f;
+      for (int e = lane; e < hdk; e += 32) d += qs[e] * kn[e];
+      d = warp_sum(d);
+      if (lane == 0) s_new = d * a.scale;
+    }
+    __syncthreads();
+    for (int i = tid; i < hdk; i += kChunk) qs[i] *= a.scale;
+  } else {
+    const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
+    for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
+  }
   if (tid < kMaxG) {
     m_run[tid] = -INFINITY;
     l_run[tid] = 0.f;
@@ -157,22 +189,28 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   __syncthreads();
 
   // Output ownership: value pair dp of heads hs, hs + TPR, ... (V loads shared by those heads).
+  // With one head per block (kMaxG == 1, a decode step) the TPR thread groups
+  // instead take every TPR-th position of a chunk, and add up at the end.
   const int DP = hdv / 2, TPR = kChunk / DP;
   const int dp = tid % DP, hs = tid / DP;
+  const int ps = kMaxG == 1 ? hs : 0, PS = kMaxG == 1 ? TPR : 1;
+  const int ha = kMaxG == 1 ? 0 : hs;  // the first head this thread accumulates (outputs: hs)
   float2 acc[kMaxG];
 #pragma unroll
   for (int k = 0; k < kMaxG; ++k) acc[k] = make_float2(0.f, 0.f);
 
   for (int c = s; c < n_chunks; c += S) {
-    const int j0 = lo + c * kChunk;
-    const int cn = min(kChunk, p1 + 1 - j0);
+    const int j0 = lo + c * CH;
+    const int cn = min(CH, p1 + 1 - j0);
     // Scores: thread tid takes position j0 + tid against every head of the group.
-    if (tid < cn) {
+    if (has_new && j0 + tid == p1) {
+      sc[tid] = s_new;
+    } else if (tid < cn) {
       const T* kr = kc + static_cast<int64_t>(j0 + tid) * a.k_row + static_cast<int64_t>(hk) * hdk;
       float d[kMaxG];
 #pragma unroll
       for (int h = 0; h < kMaxG; ++h) d[h] = 0.f;
-#pragma unroll 4
+#pragma unroll 8
       for (int e = 0; e < hdk; e += 8) {
         float kf[8];
         load_kv8(kr + e, kf);
@@ -226,7 +264,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     // Values.
 #pragma unroll
     for (int k = 0; k < kMaxG; ++k) {
-      const int h = hs + k * TPR;
+      const int h = ha + k * TPR;
       if (h < G) {
         acc[k].x *= alpha[h];
         acc[k].y *= alpha[h];
@@ -236,11 +274,13 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     // Unrolled so that several value rows are in flight: a one-token step is
     // otherwise one dependent load per position.
 #pragma unroll 8
-    for (int j = 0; j < cn; ++j) {
-      const float2 vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
+    for (int j = ps; j < cn; j += PS) {
+      float2 vv;
+      if (has_new && j0 + j == p1) vv = make_float2(vn[2 * dp], vn[2 * dp + 1]);
+      else vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
 #pragma unroll
       for (int k = 0; k < kMaxG; ++k) {
-        const int h = hs + k * TPR;
+        const int h = ha + k * TPR;
         if (h < G) {
           const float pj = sc[h * kChunk + j];
           acc[k].x += pj * vv.x;
@@ -251,6 +291,19 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     __syncthreads();
   }
 
+  if (PS > 1) {
+    // Sum the position slices.
+    float2* part = reinterpret_cast<float2*>(sh + attn_part_offset(G * hdk));  // [PS][DP]
+    part[ps * DP + dp] = acc[0];
+    __syncthreads();
+    if (ps == 0) {
+      for (int k = 1; k < PS; ++k) {
+        const float2 o = part[k * DP + dp];
+        acc[0].x += o.x;
+        acc[0].y += o.y;
+      }
+    }
+  }
   const int64_t head0 = static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0;
   pdl_trigger();
   if (S == 1) {
@@ -315,7 +368,9 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
 template <int kMaxG>
 void run_attention(const AttnArgs& a, cudaStream_t s) {
   const int G = a.heads_per_block;
-  const size_t smem = (static_cast<size_t>(G) * a.head_dim_k + kMaxG * kChunk + 3 * kMaxG) * sizeof(float);
+  // kMaxG == 1: the position slices' sums (2 * kChunk floats) follow.
+  const size_t smem = (kMaxG == 1 ? attn_part_offset(G * a.head_dim_k) + 2 * kChunk + a.head_dim_k + a.head_dim_v
+                                  : static_cast<size_t>(G) * a.head_dim_k + kMaxG * kChunk + 3 * kMaxG) * sizeof(float);
   const dim3 grid(a.n_splits, a.n_head / G, a.n);
   if (a.kv_f16) launch_kernel(attention_kernel<kMaxG, __half>, grid, dim3(kChunk), smem, s, a);
   else launch_kernel(attention_kernel<kMaxG, float>, grid, dim3(kChunk), smem, s, a);
@@ -338,11 +393,26 @@ void launch_head_prep(const HeadPrepArgs& a, cudaStream_t s) {
 
 int attn_heads_per_block(int n, int n_head, int n_head_kv) { return n <= 8 ? 1 : n_head / n_head_kv; }
 
-int attn_splits(int n, int n_head_kv, int64_t n_ctx, int window, int n_sm) {
-  const int64_t max_len = window > 0 && window < n_ctx ? window : n_ctx;
-  const int chunks = ceil_div(max_len, kChunk);
-  // Enough blocks for two per multiprocessor, at most one split per chunk.
-  const int want = ceil_div(2 * static_cast<int64_t>(n_sm), static_cast<int64_t>(n_head_kv) * n);
+namespace {
+// Blocks wanted per (token, head block): two per multiprocessor in all.
+int attn_want(int n, int head_blocks, int n_sm) {
+  return ceil_div(2 * static_cast<int64_t>(n_sm), static_cast<int64_t>(head_blocks) * n);
+}
+int64_t attn_max_len(int64_t n_ctx, int window) { return window > 0 && window < n_ctx ? window : n_ctx; }
+}  // namespace
+
+int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm) {
+  const int64_t max_len = attn_max_len(n_ctx, window);
+  const int want = attn_want(n, head_blocks, n_sm);
+  int chunk = kChunk;
+  while (chunk > 32 && ceil_div(max_len, chunk) < want) chunk /= 2;
+  return chunk;
+}
+
+int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm) {
+  const int chunks = ceil_div(attn_max_len(n_ctx, window), attn_chunk(n, head_blocks, n_ctx, window, n_sm));
+  // At most one split per chunk.
+  const int want = attn_want(n, head_blocks, n_sm);
   int sp = want < chunks ? want : chunks;
   if (sp > 64) sp = 64;
   return sp < 1 ? 1 : sp;
@@ -364,7 +434,11 @@ void launch_attention(const AttnArgs& a, cudaStream_t s) {
   CUDA_REQUIRE(a.head_dim_v >= 2 && a.head_dim_v <= 256 && (kChunk % (a.head_dim_v / 2)) == 0 && a.head_dim_v % 2 == 0 && a.v_row % 2 == 0,
                "value head size " + std::to_string(a.head_dim_v) + " must be a power of two up to 256");
   CUDA_REQUIRE(a.n_splits >= 1 && (a.n_splits == 1 || (a.work && a.counters)), "splits need a workspace");
-  CUDA_REQUIRE((static_cast<size_t>(G) * a.head_dim_k + 16 * kChunk + 48) * sizeof(float) <= 48 * 1024, "query heads too large for shared memory");
+  CUDA_REQUIRE(a.chunk >= 1 && a.chunk <= kChunk, "chunk of " + std::to_string(a.chunk) + " positions");
+  CUDA_REQUIRE(!a.fused_prep || (a.n == 1 && G == 1 && a.prep.q && a.prep.k && a.prep.v && a.prep.kc && a.prep.vc),
+               "fused head preparation needs one token, one head per block and a KV store");
+  CUDA_REQUIRE((static_cast<size_t>(G) * a.head_dim_k + 16 * kChunk + 48 + a.head_dim_k + a.head_dim_v) * sizeof(float) <= 48 * 1024,
+               "query heads too large for shared memory");
   if (G <= 1) run_attention<1>(a, s);
   else if (G <= 2) run_attention<2>(a, s);
   else if (G <= 4) run_attention<4>(a, s);

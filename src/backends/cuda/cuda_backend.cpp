@@ -23,6 +23,35 @@ bool env_flag(const char* name, bool fallback) {
   return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N' || v[0] == 'f' || v[0] == 'F');
 }
 
+// JETLM_CUDA_MV="split=2,warps=24,items=32,early=1,prefetch=0,int8=0,persist=0": matrix-vector launch
+// tuning for experiments (kernels.h); unknown keys are ignored.
+MatvecTuning matvec_tuning_from_env() {
+  MatvecTuning t;
+  const char* v = std::getenv("JETLM_CUDA_MV");
+  if (!v) return t;
+  const std::string s(v);
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t e = s.find(',', i);
+    if (e == std::string::npos) e = s.size();
+    const std::string kv = s.substr(i, e - i);
+    const size_t eq = kv.find('=');
+    if (eq != std::string::npos) {
+      const std::string k = kv.substr(0, eq);
+      const int x = std::atoi(kv.c_str() + eq + 1);
+      if (k == "split" && x >= 1) t.max_split = x;
+      else if (k == "warps" && x >= 1) t.warps_per_sm = x;
+      else if (k == "items" && x >= 1) t.min_items = x;
+      else if (k == "early") t.early_trigger = x != 0;
+      else if (k == "prefetch") t.prefetch = x != 0;
+      else if (k == "int8") t.int8 = x != 0;
+      else if (k == "persist") t.persist = x != 0;
+    }
+    i = e + 1;
+  }
+  return t;
+}
+
 std::string mib(size_t bytes) { return str_cat(static_cast<long long>((bytes + (1u << 19)) >> 20), " MiB"); }
 
 }  // namespace
@@ -48,6 +77,7 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   if (device_ < 0 || device_ >= count) fail("CUDA device ", device_, " does not exist (", count, " found)");
   CUDA_CHECK(cudaSetDevice(device_));
   kernels_init();
+  set_matvec_tuning(matvec_tuning_from_env());
   cudaDeviceProp prop;
   CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   n_sm_ = prop.multiProcessorCount;
@@ -103,8 +133,8 @@ void* CudaBackend::dev_alloc(size_t bytes, const std::string& what) {
     (void)cudaGetLastError();
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
-    fail("out of GPU memory allocating ", mib(bytes), " for ", what, " (", mib(free_b), " free of ", mib(total_b),
-         "): offload fewer layers with -ngl, or use a smaller context (-c)");
+    throw OutOfDeviceMemory(str_cat("out of GPU memory allocating ", mib(bytes), " for ", what, " (", mib(free_b),
+                                    " free of ", mib(total_b), ")"));
   }
   CUDA_CHECK(err);
   allocs_.push_back(p);
@@ -168,6 +198,10 @@ Weight CudaBackend::load_weight(const GgufTensor& t) {
   CUDA_CHECK(cudaMemcpy(d, t.data, bytes, cudaMemcpyHostToDevice));
   w.data = d;
   return w;
+}
+
+bool CudaBackend::device_memory(size_t* free_bytes, size_t* total_bytes) const {
+  return cudaMemGetInfo(free_bytes, total_bytes) == cudaSuccess;
 }
 
 float* CudaBackend::alloc(int64_t n_floats) {

@@ -51,6 +51,8 @@ class CudaBackend : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   std::string name() const override { return name_; }
+  bool device_memory(size_t* free_bytes, size_t* total_bytes) const override;
+  bool weights_in_place() const override { return unified_; }
   Weight load_weight(const GgufTensor& t) override;
   float* alloc(int64_t n_floats) override;
   KvLayer alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) override;

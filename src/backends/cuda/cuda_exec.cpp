@@ -1,12 +1,14 @@
 // Running the queued ops of the CUDA backend. Neighbouring ops that the model
 // code always issues together become one launch each (JETLM_CUDA_FUSE=0 turns
-// this off; every fused launch computes exactly what the separate ops would,
-// intermediate buffers included):
+// this off; every fused launch computes what the separate ops would,
+// intermediate buffers included, except where noted):
 //   rms_norm -> matmul x1..3 (same input) [-> add_bias..] [-> glu | -> add]
 //       one matrix-vector launch (tokens <= 8): norm prologue, every weight,
 //       bias/GLU/residual epilogue;
 //   [rms_norm q] [rms_norm k] [rope q] [rope k] -> attention
-//       head preparation + KV store, then attention;
+//       head preparation + KV store, then attention; for one token, one
+//       attention launch that prepares q, k and v itself (the q and k
+//       buffers are then left unrotated: nothing reads them afterwards);
 //   rms_norm(y, in place) -> add(x, y)
 //       one post-norm + residual launch (Gemma 3).
 #include <algorithm>
@@ -255,7 +257,11 @@ void CudaBackend::run_attention(const Op* qn, const Op* kn, const Op* qr, const 
   if (p.head_dim_k * p.n_head_kv != kv.k_row || p.head_dim_v * p.n_head_kv != kv.v_row)
     fail("attention: KV rows of ", kv.k_row, "/", kv.v_row, " values do not match ", p.n_head_kv, " heads of ",
          p.head_dim_k, "/", p.head_dim_v);
-  launch_head_prep(h, stream_);
+  const int hpb = attn_heads_per_block(at.n, p.n_head, p.n_head_kv);
+  // A decode step prepares q, k and v inside the attention blocks (the rotated
+  // q and k then live in shared memory only: nothing reads them afterwards).
+  const bool fused = fuse_ && at.n == 1 && hpb == 1;
+  if (!fused) launch_head_prep(h, stream_);
 
   AttnArgs a;
   a.n = at.n;
@@ -274,8 +280,17 @@ void CudaBackend::run_attention(const Op* qn, const Op* kn, const Op* qr, const 
   a.scale = p.scale;
   a.window = p.window;
   a.out = at.out;
-  a.heads_per_block = attn_heads_per_block(at.n, p.n_head, p.n_head_kv);
+  a.heads_per_block = hpb;
   a.n_splits = at.splits;
+  a.chunk = attn_chunk(at.n, p.n_head / hpb, kv.n_ctx, p.window, n_sm_);
+  a.fused_prep = fused;
+  if (fused) {
+    a.prep = h;
+    if (!a.prep.q) {  // no q norm or RoPE: prep_head then just copies it
+      a.prep.q = const_cast<float*>(at.a);
+      a.prep.n_head_q = p.n_head;
+    }
+  }
   a.work = attn_work_;
   a.counters = attn_counters_;
   launch_attention(a, stream_);

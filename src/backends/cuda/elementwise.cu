@@ -10,7 +10,8 @@ namespace cuda {
 
 namespace {
 
-const int kRowThreads = 128;
+const int kRowThreads = 512;
+const int kRowPer = 8;  // values per thread held in registers: rows of up to 4096 in one round trip
 
 // Sum over a block of kRowThreads threads; every thread gets the total.
 __device__ float block_sum(float v, float* red) {
@@ -25,30 +26,49 @@ __device__ float block_sum(float v, float* red) {
   return t;
 }
 
-__global__ void rms_norm_kernel(const float* x, const float* w, float eps, int dim, float* out) {
+// One row per block: out = norm(x) * w; with res (Gemma's post-norms before
+// the residual add), also res += out. out may alias x. The norm weights are
+// read before the wait, the row (and residual) in one pass of loads into
+// registers; values past kRowPer * kRowThreads take a second trip.
+__global__ void __launch_bounds__(kRowThreads) row_norm_kernel(const float* x, const float* w, float eps, int dim,
+                                                               float* out, float* res) {
   __shared__ float red[kRowThreads / 32];
+  const int tid = threadIdx.x;
+  float wv[kRowPer], v[kRowPer], rv[kRowPer];
+#pragma unroll
+  for (int k = 0; k < kRowPer; ++k) {
+    const int i = tid + k * kRowThreads;
+    wv[k] = w && i < dim ? __ldg(w + i) : 1.f;
+  }
   pdl_wait();
-  const float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
-  float* o = out + static_cast<int64_t>(blockIdx.x) * dim;
+  const int64_t off = static_cast<int64_t>(blockIdx.x) * dim;
+  const float* xr = x + off;
+  float* o = out + off;
+  float* rr = res ? res + off : nullptr;
   float ss = 0.f;
-  for (int i = threadIdx.x; i < dim; i += kRowThreads) ss += xr[i] * xr[i];
+#pragma unroll
+  for (int k = 0; k < kRowPer; ++k) {
+    const int i = tid + k * kRowThreads;
+    v[k] = i < dim ? xr[i] : 0.f;
+    rv[k] = rr && i < dim ? rr[i] : 0.f;
+  }
+  for (int i = tid + kRowPer * kRowThreads; i < dim; i += kRowThreads) ss += xr[i] * xr[i];
+#pragma unroll
+  for (int k = 0; k < kRowPer; ++k) ss += v[k] * v[k];
   const float s = 1.f / sqrtf(block_sum(ss, red) / static_cast<float>(dim) + eps);
-  for (int i = threadIdx.x; i < dim; i += kRowThreads) o[i] = xr[i] * s * (w ? w[i] : 1.f);
-}
-
-// y = norm(y) * w, then x += y: the post-attention / post-FFN norms of Gemma.
-__global__ void norm_add_kernel(float* y, const float* w, float eps, int dim, float* x) {
-  __shared__ float red[kRowThreads / 32];
-  pdl_wait();
-  float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
-  float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
-  float ss = 0.f;
-  for (int i = threadIdx.x; i < dim; i += kRowThreads) ss += yr[i] * yr[i];
-  const float s = 1.f / sqrtf(block_sum(ss, red) / static_cast<float>(dim) + eps);
-  for (int i = threadIdx.x; i < dim; i += kRowThreads) {
-    const float v = yr[i] * s * (w ? w[i] : 1.f);
-    yr[i] = v;
-    xr[i] = xr[i] + v;
+  for (int i = tid + kRowPer * kRowThreads; i < dim; i += kRowThreads) {
+    const float y = xr[i] * s * (w ? w[i] : 1.f);
+    o[i] = y;
+    if (rr) rr[i] = rr[i] + y;
+  }
+#pragma unroll
+  for (int k = 0; k < kRowPer; ++k) {
+    const int i = tid + k * kRowThreads;
+    if (i < dim) {
+      const float y = v[k] * s * wv[k];
+      o[i] = y;
+      if (rr) rr[i] = rv[k] + y;
+    }
   }
 }
 
@@ -93,12 +113,15 @@ dim3 flat_grid(int64_t n) {
 void launch_rms_norm(const float* x, const float* w, float eps, int64_t rows, int dim, float* out, cudaStream_t s) {
   CUDA_REQUIRE(x && out && rows > 0 && dim > 0, "rows " + std::to_string(rows) + ", dim " + std::to_string(dim));
   CUDA_REQUIRE(rows < (int64_t(1) << 31), "too many rows");
-  launch_kernel(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, s, x, w, eps, dim, out);
+  launch_kernel(row_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, s, x, w, eps, dim, out,
+                static_cast<float*>(nullptr));
 }
 
 void launch_norm_add(float* y, const float* w, float eps, int64_t rows, int dim, float* x, cudaStream_t s) {
   CUDA_REQUIRE(y && x && rows > 0 && dim > 0 && y != x, "rows " + std::to_string(rows) + ", dim " + std::to_string(dim));
-  launch_kernel(norm_add_kernel, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, s, y, w, eps, dim, x);
+  CUDA_REQUIRE(rows < (int64_t(1) << 31), "too many rows");
+  launch_kernel(row_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, s, static_cast<const float*>(y), w,
+                eps, dim, y, x);
 }
 
 void launch_add(const float* a, const float* b, int64_t n, float* out, cudaStream_t s) {

@@ -30,6 +30,20 @@ bool pdl_enabled();
 // Device queries the launchers cache; call once before any graph capture.
 void kernels_init();
 
+// How the matrix-vector launches are cut. The defaults are the measured best
+// (docs/benchmarks.md); JETLM_CUDA_MV overrides them for experiments.
+struct MatvecTuning {
+  int max_split = 8;      // most warps sharing one row group
+  int warps_per_sm = 24;  // split rows while a launch has fewer warps than this per multiprocessor
+  int min_items = 32;     // ... and every warp keeps at least this many work items of a row
+  int early_trigger = 1;  // PDL: let the next kernel start right after the wait
+  int prefetch = 1;       // L2 prefetch of a warp's later weights before the wait
+  int int8 = 1;           // quantized weights: int8 activations and dp4a (sm_61+)
+  int persist = 1;        // grid of what the GPU holds at once, blocks looping over row groups
+};
+void set_matvec_tuning(const MatvecTuning& t);
+const MatvecTuning& matvec_tuning();
+
 enum class Act : int { None = 0, SiLU = 1, GeluTanh = 2 };
 
 // One weight of a fused matrix-vector launch (all weights of a launch share type and cols).
@@ -130,6 +144,12 @@ struct AttnArgs {
   float* out = nullptr;                     // [n][n_head][head_dim_v]
   int heads_per_block = 1;                  // query heads per block: the GQA group, or fewer for short batches
   int n_splits = 1;
+  int chunk = 128;                          // positions per chunk (a split walks chunks s, s + n_splits, ...)
+  // One token, one head per block: q and k are raw and each block prepares
+  // them itself (norms, RoPE) from `prep`; the block whose chunk holds the new
+  // position stores its k and v in the cache (no separate launch_head_prep).
+  bool fused_prep = false;
+  HeadPrepArgs prep;
   float* work = nullptr;                    // attn_work_floats(...) floats
   int* counters = nullptr;                  // [n][n_head / heads_per_block] zeros (left zero afterwards)
 };
@@ -140,6 +160,9 @@ int attn_heads_per_block(int n, int n_head, int n_head_kv);
 // the positions), so that a captured decode graph stays valid as tokens advance.
 // head_blocks: n_head / heads_per_block.
 int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm);
+// Positions per chunk for the same launch: 128, or down to 32 when a short
+// context would otherwise leave too few blocks.
+int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm);
 size_t attn_work_floats(int n, int n_head, int head_dim_v, int n_splits);
 void launch_attention(const AttnArgs& a, cudaStream_t s);
 

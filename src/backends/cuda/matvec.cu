@@ -9,6 +9,7 @@ namespace cuda {
 
 namespace {
 bool g_pdl = false;
+MatvecTuning g_tuning;
 
 // Values per block of each format (the matvec kernels need whole blocks per row).
 int block_values(WType t) {
@@ -21,8 +22,13 @@ int block_values(WType t) {
 }  // namespace
 
 void set_pdl(bool on) { g_pdl = on; }
-void kernels_init() { (void)sm_count(); }
+void kernels_init() {
+  (void)sm_count();
+  (void)has_dp4a();
+}
 bool pdl_enabled() { return g_pdl; }
+void set_matvec_tuning(const MatvecTuning& t) { g_tuning = t; }
+const MatvecTuning& matvec_tuning() { return g_tuning; }
 
 bool wtype_supported(uint32_t id) {
   switch (static_cast<WType>(id)) {

@@ -1,19 +1,28 @@
 // The token-generation matrix-vector kernel: y = W x for up to 8 tokens, every
-// weight byte read once, dequantized in registers (no activation rounding: x
-// stays float32, so the result is the reference's up to summation order).
+// weight byte read once and decoded in registers. Two ways to multiply:
+//  - float: x stays float32 and each weight is decoded to a float, so the
+//    result is the reference's up to summation order (float formats, sm_53);
+//  - int8 (quantized formats on sm_61+, like the CPU's fast kernels): each
+//    block quantizes x to signed bytes with one scale per 32 values while it
+//    stages it, and a group of 8 weights is two dp4a on the integer codes
+//    plus one or two FMAs: about a third of the instructions per weight.
 //
-// Layout: 128 threads = 4 warps; each warp owns R rows (R/2 gate + R/2 up rows
-// with the fused GLU) and its lanes stride over the row's thread work items
-// (quant_formats.cuh), so a warp's loads cover contiguous row bytes and each
-// activation group is read once for R rows. The first work item's weights
-// are loaded before pdl_wait(): they never depend on the previous kernel.
-// The activations are staged in shared memory once per block (normalized
-// there when the norm is fused): lanes read them 64-256 bytes apart, which
-// from global memory costs one L1 wavefront per lane (measured: the L1, not
-// DRAM, was the limit). A 4-float pad every P values spreads those reads over
-// all banks.
-// Fused, optionally: RMSNorm of the input (each block recomputes the token's
-// rms, block 0 also stores the normalized input), bias, residual add, GLU.
+// Layout: kMvWarps warps per block; `split` consecutive warps share a row
+// group of R rows (R/2 gate + R/2 up rows with the fused GLU), each taking a
+// contiguous slice of the rows' thread work items (quant_formats.cuh); the
+// lanes of a warp stride over its slice, so the warp's loads cover contiguous
+// row bytes and each activation group is read once for R rows.
+// Before pdl_wait() (nothing the previous kernel writes): the first work
+// item's weights, an L2 prefetch of the rest of the slice, the bias and the
+// norm weights (into shared memory). After it: the activations, staged in
+// shared memory in passes of wide loads issued together (lanes read them
+// 64-256 bytes apart, which from global memory costs one L1 wavefront per
+// lane; a pad after every work item's values spreads those reads over the
+// banks), and the residual.
+// Fused, optionally: RMSNorm of the input (the staged values are x * norm_w;
+// every block sums the squares of x, and the token's 1/rms scales the finished
+// dot products; block 0 also stores the normalized input), bias, residual
+// add, GLU.
 #pragma once
 #include "backends/cuda/quant_formats.cuh"
 
@@ -33,7 +42,7 @@ JDEV void load_x8(const float* p, int v0, int cols, bool vec, float* out) {
   }
 }
 
-// Padded shared-memory index of activation v: 4 floats after every P values.
+// Float staging: padded shared-memory index of activation v, 4 floats after every P values.
 template <class F>
 JHD int xs_pad_shift() { return F::kTwiValues >= 128 ? 7 : (F::kTwiValues >= 64 ? 6 : 5); }
 template <class F>
@@ -41,105 +50,377 @@ JHD int xs_index(int v) { return v + ((v >> xs_pad_shift<F>()) << 2); }
 template <class F>
 JHD int xs_stride(int cols) { return (xs_index<F>(cols) + 7) & ~3; }
 
-template <class F, int N, int R>
-__global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const int cta1, const int cta2, const int x_vec,
-                                                     const int x_smem) {
-  __shared__ float s_red[4][N];
-  __shared__ float s_inv[N];
-  extern __shared__ float4 xs4[];
-  float* xs = reinterpret_cast<float*>(xs4);
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const bool glu = a.glu != Act::None;
-  int seg = 0, cta = blockIdx.x;
-  if (!glu) {
-    if (a.n_seg > 2 && cta >= cta2) {
-      seg = 2;
-      cta -= cta2;
-    } else if (a.n_seg > 1 && cta >= cta1) {
-      seg = 1;
-      cta -= cta1;
+// Int8 staging: one 16-byte record per group of 8 activations, {8 codes, the
+// scale d of their 32-value block, d * sum of the 8 codes}, one pad record
+// after every work item's records; xq_stride: records per token.
+template <class F>
+JHD int xq_index(int group) { return group + group / (F::kTwiValues / 8); }
+template <class F>
+JHD int xq_stride(int cols) { return xq_index<F>(cols / 8) + 1; }
+
+// Signed 8-bit dot product of 4 byte pairs, plus c.
+JDEV int dot_s8x4(uint32_t a, uint32_t b, int c) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 610
+  return __dp4a(static_cast<int>(a), static_cast<int>(b), c);
+#else
+  // The host never picks the int8 kernels below sm_61; this keeps them compilable.
+#pragma unroll
+  for (int k = 0; k < 4; ++k)
+    c += static_cast<int>(static_cast<int8_t>(a >> (8 * k))) * static_cast<int>(static_cast<int8_t>(b >> (8 * k)));
+  return c;
+#endif
+}
+
+// Warps per block: a block stages the activations once for all its rows, so
+// more rows per block means less staging traffic from L2.
+constexpr int kMvWarps = 8;
+constexpr int kMvThreads = 32 * kMvWarps;
+// float4 loads per thread in one staging pass (all issued before any store,
+// so a pass is one round trip to L2): 4096 values per pass.
+constexpr int kStageU = 4;
+constexpr int kStagePass = 4 * kMvThreads * kStageU;
+
+// How one launch is cut (host-computed, see run_matvec_n).
+struct MatvecPlan {
+  int cta1 = 0, cta2 = 0;  // first block of segment 1 / 2
+  int split = 1;           // warps sharing one row group, each a contiguous slice of its work items
+  int x_vec = 0;           // activations (and norm weights) 16-byte aligned, cols % 4 == 0
+  int x_smem = 0;          // activations staged in shared memory
+  int early = 0;           // PDL trigger right after the wait (else after the main loop)
+  int prefetch = 1;        // L2 prefetch of a warp's later work items before the wait
+  int n_bg = 0;            // block groups (kMvWarps / split row groups each) of all segments
+};
+
+JDEV void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
+JDEV float4 mul4(float4 a, float4 b) { return make_float4(a.x * b.x, a.y * b.y, a.z * b.z, a.w * b.w); }
+JDEV float sq4(float4 a) { return a.x * a.x + a.y * a.y + a.z * a.z + a.w * a.w; }
+JDEV float amax4(float4 a) { return fmaxf(fmaxf(fabsf(a.x), fabsf(a.y)), fmaxf(fabsf(a.z), fabsf(a.w))); }
+JDEV uint32_t pack_s8x4(float4 a, float id) {
+  const uint32_t b0 = static_cast<uint32_t>(__float2int_rn(a.x * id)) & 0xFFu;
+  const uint32_t b1 = static_cast<uint32_t>(__float2int_rn(a.y * id)) & 0xFFu;
+  const uint32_t b2 = static_cast<uint32_t>(__float2int_rn(a.z * id)) & 0xFFu;
+  const uint32_t b3 = static_cast<uint32_t>(__float2int_rn(a.w * id)) & 0xFFu;
+  return b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+}
+
+// Stages token t's activations as int8 records (see xq_index): thread tid
+// takes groups tid, tid + kMvThreads, ...; the 4 groups of a 32-value block
+// sit in 4 neighbouring lanes, which agree on the scale through shuffles.
+// Adds the squares of x to ss. cols % 32 == 0, x and ws 16-byte aligned.
+template <class F>
+JDEV void stage_q8(const float* xr, const float* ws, int cols, uint4* rec, float& ss) {
+  const int n_groups = cols / 8;
+  constexpr int kU = kStageU / 2;  // groups per thread per pass (2 float4 each)
+  for (int base = 0; base < n_groups; base += kMvThreads * kU) {
+    float4 lo[kU], hi[kU];
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      const int gi = base + threadIdx.x + u * kMvThreads;
+      lo[u] = hi[u] = make_float4(0.f, 0.f, 0.f, 0.f);
+      if (gi < n_groups) {
+        lo[u] = *reinterpret_cast<const float4*>(xr + 8 * gi);
+        hi[u] = *reinterpret_cast<const float4*>(xr + 8 * gi + 4);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      const int gi = base + threadIdx.x + u * kMvThreads;
+      ss += sq4(lo[u]) + sq4(hi[u]);
+      if (ws && gi < n_groups) {
+        lo[u] = mul4(lo[u], *reinterpret_cast<const float4*>(ws + 8 * gi));
+        hi[u] = mul4(hi[u], *reinterpret_cast<const float4*>(ws + 8 * gi + 4));
+      }
+      float m = fmaxf(amax4(lo[u]), amax4(hi[u]));
+      m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 1));
+      m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));
+      const float d = m / 127.f, id = m > 0.f ? 127.f / m : 0.f;
+      uint4 r;
+      r.x = pack_s8x4(lo[u], id);
+      r.y = pack_s8x4(hi[u], id);
+      const int sum = dot_s8x4(r.x, 0x01010101u, dot_s8x4(r.y, 0x01010101u, 0));
+      r.z = __float_as_uint(d);
+      r.w = __float_as_uint(d * static_cast<float>(sum));
+      if (gi < n_groups) rec[xq_index<F>(gi)] = r;
     }
   }
-  const int rw = glu ? R / 2 : R;
-  const int rows = a.seg[seg].rows;
-  const int r0 = (cta * 4 + warp) * rw;
+}
+
+// One work item against the staged int8 activations: acc[i][t] += row i . x_t.
+// (A specialization, so that the float formats, which have no integer codes,
+// never instantiate it.)
+template <class F, int N, int R, bool kInt>
+struct Q8Item {
+  static JDEV void run(const typename F::Raw*, const bool*, int, int, const uint4*, int, float (*)[N]) {}
+};
+template <class F, int N, int R>
+struct Q8Item<F, N, R, true> {
+  static JDEV void run(const typename F::Raw* raw, const bool* valid, int twi, int n, const uint4* rec, int rstride,
+                       float (*acc)[N]) {
+#pragma unroll
+    for (int g = 0; g < F::kGroups; ++g) {
+      const int ri = xq_index<F>(F::group_start(twi, g) / 8);
+      uint4 xr[N];
+#pragma unroll
+      for (int t = 0; t < N; ++t) xr[t] = t < n ? rec[t * rstride + ri] : make_uint4(0u, 0u, 0u, 0u);
+#pragma unroll
+      for (int i = 0; i < R; ++i) {
+        if (!valid[i]) continue;
+        uint32_t c0, c1;
+        float sc, off;
+        F::codes(raw[i], twi, g, c0, c1, sc, off);
+        // w = sc * code + (off - sc * bias): the offset multiplies the group's x sum.
+        const float offb = off - sc * static_cast<float>(F::kBias);
+#pragma unroll
+        for (int t = 0; t < N; ++t) {
+          const int sumi = dot_s8x4(c0, xr[t].x, dot_s8x4(c1, xr[t].y, 0));
+          acc[i][t] = fmaf(sc * __uint_as_float(xr[t].z), static_cast<float>(sumi), acc[i][t]);
+          if (F::kHasOffset || F::kBias != 0) acc[i][t] = fmaf(offb, __uint_as_float(xr[t].w), acc[i][t]);
+        }
+      }
+    }
+  }
+};
+
+// One work item against the staged (or global) float activations.
+template <class F, int N, int R>
+JDEV void float_item(const typename F::Raw* raw, const bool* valid, int twi, const MatvecArgs& a, const MatvecPlan& p,
+                     const float* xs, int stride, bool scale_x, float (*acc)[N]) {
   const int cols = a.cols, n = a.n;
-
-  // Slot i: row r0 + i, or with GLU gate (even i) / up (odd i) row r0 + i/2.
-  const uint8_t* rowp[R];
-  bool valid[R];
 #pragma unroll
-  for (int i = 0; i < R; ++i) {
-    const int row = r0 + (glu ? (i >> 1) : i);
-    valid[i] = row < rows;
-    const void* w = glu ? a.seg[i & 1].w : a.seg[seg].w;
-    rowp[i] = static_cast<const uint8_t*>(w) + static_cast<int64_t>(valid[i] ? row : 0) * a.row_bytes;
-  }
-
-  const int n_twi = F::n_twi(cols);
-  typename F::Raw raw[R];
-  int twi = lane;
-  if (twi < n_twi) {
+  for (int g = 0; g < F::kGroups; ++g) {
+    const int v0 = F::group_start(twi, g);
+    float xv[N][8];
+    float xsum[N];
+    if (p.x_smem) {
 #pragma unroll
-    for (int i = 0; i < R; ++i)
-      if (valid[i]) F::load(rowp[i], twi, cols, raw[i]);
-  }
-  pdl_wait();
-
-  const int stride = xs_stride<F>(cols);
-  // With the norm fused, the weights are staged after the n activation rows so
-  // that normalizing needs no second trip to global memory.
-  float* ws = xs + n * stride;
-  const bool w_smem = x_smem && a.norm && a.norm_w;
-  if (a.norm || x_smem) {
-    // Stage (and sum squares of) the activations; then normalize in place.
-    float ss[N];
+      for (int t = 0; t < N; ++t) {
+        if (t < n && v0 + 8 <= cols) {
+          const float4* q = reinterpret_cast<const float4*>(xs + t * stride + xs_index<F>(v0));
+          const float4 lo = q[0], hi = q[1];
+          xv[t][0] = lo.x; xv[t][1] = lo.y; xv[t][2] = lo.z; xv[t][3] = lo.w;
+          xv[t][4] = hi.x; xv[t][5] = hi.y; xv[t][6] = hi.z; xv[t][7] = hi.w;
+        } else if (t < n) {  // the partial last group of a float row
+#pragma unroll
+          for (int k = 0; k < 8; ++k) xv[t][k] = v0 + k < cols ? xs[t * stride + xs_index<F>(v0 + k)] : 0.f;
+        } else {
+#pragma unroll
+          for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
+        }
+      }
+    } else {
+      float nw[8];
+      if (scale_x) {
+        load_x8(a.norm_w, v0, cols, p.x_vec != 0, nw);
+      } else {
+#pragma unroll
+        for (int k = 0; k < 8; ++k) nw[k] = 1.f;
+      }
+#pragma unroll
+      for (int t = 0; t < N; ++t) {
+        if (t < n) {
+          load_x8(a.x + static_cast<int64_t>(t) * cols, v0, cols, p.x_vec != 0, xv[t]);
+#pragma unroll
+          for (int k = 0; k < 8; ++k) xv[t][k] *= nw[k];
+        } else {
+#pragma unroll
+          for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
+        }
+      }
+    }
 #pragma unroll
     for (int t = 0; t < N; ++t) {
-      ss[t] = 0.f;
-      if (t < n) {
-        const float* xr = a.x + static_cast<int64_t>(t) * cols;
-        if (x_smem && x_vec) {
-          for (int j = 4 * threadIdx.x; j < cols; j += 4 * 128) {
-            const float4 v = __ldg(reinterpret_cast<const float4*>(xr + j));
-            ss[t] += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-            *reinterpret_cast<float4*>(xs + t * stride + xs_index<F>(j)) = v;
+      xsum[t] = 0.f;
+      if (F::kHasOffset) {
+#pragma unroll
+        for (int k = 0; k < 8; ++k) xsum[t] += xv[t][k];
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+      if (!valid[i]) continue;
+      float q[8], sc, off;
+      F::decode(raw[i], twi, g, q, sc, off);
+#pragma unroll
+      for (int t = 0; t < N; ++t) {
+        float d = 0.f;
+#pragma unroll
+        for (int k = 0; k < 8; ++k) d = fmaf(q[k], xv[t][k], d);
+        acc[i][t] = fmaf(sc, d, acc[i][t]);
+        if (F::kHasOffset) acc[i][t] = fmaf(off, xsum[t], acc[i][t]);
+      }
+    }
+  }
+}
+
+// Where block group bg of a launch is: its segment and first row (see MatvecPlan).
+struct RowGroup {
+  int seg, r0;
+};
+JDEV RowGroup row_group(const MatvecArgs& a, const MatvecPlan& p, int bg, int warp, int rw) {
+  RowGroup g;
+  g.seg = 0;
+  if (a.glu == Act::None) {
+    if (a.n_seg > 2 && bg >= p.cta2) {
+      g.seg = 2;
+      bg -= p.cta2;
+    } else if (a.n_seg > 1 && bg >= p.cta1) {
+      g.seg = 1;
+      bg -= p.cta1;
+    }
+  }
+  g.r0 = (bg * (kMvWarps / p.split) + warp / p.split) * rw;
+  return g;
+}
+
+// Row pointers of slot i: row r0 + i, or with GLU gate (even i) / up (odd i) row r0 + i/2.
+template <int R>
+JDEV void row_slots(const MatvecArgs& a, RowGroup g, bool glu, const uint8_t* (&rowp)[R], bool (&valid)[R]) {
+  const int rows = a.seg[g.seg].rows;
+#pragma unroll
+  for (int i = 0; i < R; ++i) {
+    const int row = g.r0 + (glu ? (i >> 1) : i);
+    valid[i] = row < rows;
+    const void* w = glu ? a.seg[i & 1].w : a.seg[g.seg].w;
+    rowp[i] = static_cast<const uint8_t*>(w) + static_cast<int64_t>(valid[i] ? row : 0) * a.row_bytes;
+  }
+}
+
+// The grid is at most what the GPU holds at once: each block walks block
+// groups bg = blockIdx.x, + gridDim.x, ... (staging the activations once), and
+// while it works on one, the rows of the next are prefetched into L2.
+template <class F, int N, int R, bool Q8>
+__global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs a, const MatvecPlan p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
+  if (Q8) return;  // never launched without dp4a (see run_matvec_n): nothing to compile
+#endif
+  __shared__ float s_red[kMvWarps][N];
+  __shared__ float s_inv[N];
+  __shared__ float s_part[kMvWarps][R * N];
+  extern __shared__ float4 xs4[];
+  float* xs = reinterpret_cast<float*>(xs4);
+  uint4* xq = reinterpret_cast<uint4*>(xs4);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const bool glu = a.glu != Act::None;
+  const int W = p.split, ks = warp % W;
+  const int rw = glu ? R / 2 : R;
+  const int cols = a.cols, n = a.n;
+
+  // This warp's slice [tb, te) of each row's work items.
+  const int n_twi = F::n_twi(cols);
+  const int per = (n_twi + W - 1) / W;
+  const int tb = ks * per, te = min(n_twi, tb + per);
+  // L2 prefetch range of the slice past the first item of each lane.
+  const int64_t pf_lo = (static_cast<int64_t>(tb + 32) * a.row_bytes / n_twi) & ~int64_t(127);
+  const int64_t pf_hi = static_cast<int64_t>(te) * a.row_bytes / n_twi;
+  const int64_t sl_lo = (static_cast<int64_t>(tb) * a.row_bytes / n_twi) & ~int64_t(127);
+
+  RowGroup g = row_group(a, p, blockIdx.x, warp, rw);
+  const uint8_t* rowp[R];
+  bool valid[R];
+  row_slots<R>(a, g, glu, rowp, valid);
+  typename F::Raw raw[R];
+  if (tb + lane < te) {
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+      if (valid[i]) F::load(rowp[i], tb + lane, cols, raw[i]);
+  }
+  if (p.prefetch && te - tb > 32) {
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+      if (valid[i])
+        for (int64_t off = pf_lo + 128 * lane; off < pf_hi; off += 32 * 128) prefetch_l2(rowp[i] + off);
+  }
+
+  const bool scale_x = a.norm && a.norm_w != nullptr;
+  const bool stage_vec = p.x_smem && p.x_vec;
+  // Floats (float kernel) or 16-byte records (int8 kernel) per token.
+  const int stride = Q8 ? xq_stride<F>(cols) : xs_stride<F>(cols);
+  // The norm weights go to shared memory now, after the n activation rows.
+  float* ws = Q8 ? reinterpret_cast<float*>(xq + n * stride) : xs + n * stride;
+  if (scale_x && stage_vec) {
+    for (int base = 0; base < cols; base += kStagePass) {
+      float4 v[kStageU];
+#pragma unroll
+      for (int u = 0; u < kStageU; ++u) {
+        const int j = base + 4 * (tid + u * kMvThreads);
+        if (j < cols) v[u] = __ldg(reinterpret_cast<const float4*>(a.norm_w + j));
+      }
+#pragma unroll
+      for (int u = 0; u < kStageU; ++u) {
+        const int j = base + 4 * (tid + u * kMvThreads);
+        if (j < cols) *reinterpret_cast<float4*>(ws + j) = v[u];
+      }
+    }
+  }
+
+  pdl_wait();
+  if (p.early) pdl_trigger();
+
+  if (a.norm || p.x_smem) {
+    // Stage x (times the norm weights) and sum the squares of x per token.
+    float ss[N];
+#pragma unroll
+    for (int t = 0; t < N; ++t) ss[t] = 0.f;
+    if (Q8) {
+      if (scale_x) __syncthreads();  // ws was written in another thread order
+#pragma unroll
+      for (int t = 0; t < N; ++t)
+        if (t < n) stage_q8<F>(a.x + static_cast<int64_t>(t) * cols, scale_x ? ws : nullptr, cols, xq + t * stride, ss[t]);
+    } else if (stage_vec) {
+      for (int base = 0; base < cols; base += kStagePass) {
+#pragma unroll
+        for (int t = 0; t < N; ++t) {
+          if (t >= n) continue;
+          const float* xr = a.x + static_cast<int64_t>(t) * cols;
+          float4 v[kStageU];
+#pragma unroll
+          for (int u = 0; u < kStageU; ++u) {
+            const int j = base + 4 * (tid + u * kMvThreads);
+            if (j < cols) v[u] = *reinterpret_cast<const float4*>(xr + j);
           }
-        } else {
-          for (int j = threadIdx.x; j < cols; j += 128) {
-            const float v = xr[j];
-            ss[t] += v * v;
-            if (x_smem) xs[t * stride + xs_index<F>(j)] = v;
+#pragma unroll
+          for (int u = 0; u < kStageU; ++u) {
+            const int j = base + 4 * (tid + u * kMvThreads);
+            if (j < cols) {
+              ss[t] += sq4(v[u]);
+              *reinterpret_cast<float4*>(xs + t * stride + xs_index<F>(j)) =
+                  scale_x ? mul4(v[u], *reinterpret_cast<const float4*>(ws + j)) : v[u];
+            }
           }
         }
       }
-      if (a.norm) {
-        ss[t] = warp_sum(ss[t]);
-        if (lane == 0) s_red[warp][t] = ss[t];
+    } else {
+      for (int t = 0; t < n && t < N; ++t) {
+        const float* xr = a.x + static_cast<int64_t>(t) * cols;
+        float sst = 0.f;
+        for (int j = tid; j < cols; j += kMvThreads) {
+          const float v = xr[j];
+          sst += v * v;
+          if (p.x_smem) xs[t * stride + xs_index<F>(j)] = scale_x ? v * __ldg(a.norm_w + j) : v;
+        }
+#pragma unroll
+        for (int u = 0; u < N; ++u)
+          if (u == t) ss[u] = sst;
       }
     }
-    if (w_smem)
-      for (int j = threadIdx.x; j < cols; j += 128) ws[j] = __ldg(a.norm_w + j);
     if (a.norm) {
-      __syncthreads();
-      if (threadIdx.x < N) {
-        const int t = threadIdx.x;
-        const float sum = s_red[0][t] + s_red[1][t] + s_red[2][t] + s_red[3][t];
-        s_inv[t] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
+#pragma unroll
+      for (int t = 0; t < N; ++t) {
+        const float v = warp_sum(ss[t]);
+        if (lane == 0) s_red[warp][t] = v;
       }
       __syncthreads();
-      const bool out = blockIdx.x == 0 && a.norm_out;
-      for (int t = 0; t < n; ++t) {
-        const float* xr = a.x + static_cast<int64_t>(t) * cols;
-        if (x_smem) {
-          for (int j = threadIdx.x; j < cols; j += 128) {
-            float* p = xs + t * stride + xs_index<F>(j);
-            const float v = *p * s_inv[t] * (a.norm_w ? ws[j] : 1.f);
-            *p = v;
-            if (out) a.norm_out[static_cast<int64_t>(t) * cols + j] = v;
-          }
-        } else if (out) {
-          for (int j = threadIdx.x; j < cols; j += 128)
+      if (tid < N) {
+        float sum = 0.f;
+#pragma unroll
+        for (int w = 0; w < kMvWarps; ++w) sum += s_red[w][tid];
+        s_inv[tid] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
+      }
+      __syncthreads();
+      if (blockIdx.x == 0 && a.norm_out) {
+        for (int t = 0; t < n; ++t) {
+          const float* xr = a.x + static_cast<int64_t>(t) * cols;
+          for (int j = tid; j < cols; j += kMvThreads)
             a.norm_out[static_cast<int64_t>(t) * cols + j] = xr[j] * s_inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
         }
       }
@@ -147,155 +428,182 @@ __global__ void __launch_bounds__(128) matvec_kernel(const MatvecArgs a, const i
     __syncthreads();
   }
 
-  float acc[R][N];
+  // Output (i, t) of a row group belongs to lane i * N + t (R * N <= 32).
+  const int oi = lane / N, ot = lane % N;
+  const float s_tok = a.norm ? s_inv[ot] : 1.f;
+  for (int bg = blockIdx.x; bg < p.n_bg; bg += gridDim.x) {
+    const bool first = bg == blockIdx.x;
+    if (!first) {
+      g = row_group(a, p, bg, warp, rw);
+      row_slots<R>(a, g, glu, rowp, valid);
+      if (tb + lane < te) {
 #pragma unroll
-  for (int i = 0; i < R; ++i)
-#pragma unroll
-    for (int t = 0; t < N; ++t) acc[i][t] = 0.f;
-
-  for (; twi < n_twi; twi += 32) {
-    if (twi != lane) {
+        for (int i = 0; i < R; ++i)
+          if (valid[i]) F::load(rowp[i], tb + lane, cols, raw[i]);
+      }
+    }
+    // The next group's rows (this warp's slice) into L2 while this one computes.
+    const int nbg = bg + gridDim.x;
+    if (p.prefetch && nbg < p.n_bg) {
+      const RowGroup ng = row_group(a, p, nbg, warp, rw);
+      const uint8_t* np[R];
+      bool nv[R];
+      row_slots<R>(a, ng, glu, np, nv);
 #pragma unroll
       for (int i = 0; i < R; ++i)
-        if (valid[i]) F::load(rowp[i], twi, cols, raw[i]);
+        if (nv[i])
+          for (int64_t off = sl_lo + 128 * lane; off < pf_hi; off += 32 * 128) prefetch_l2(np[i] + off);
     }
-#pragma unroll
-    for (int g = 0; g < F::kGroups; ++g) {
-      const int v0 = F::group_start(twi, g);
-      float xv[N][8];
-      float xsum[N];
-      if (x_smem) {
-#pragma unroll
-        for (int t = 0; t < N; ++t) {
-          if (t < n && v0 + 8 <= cols) {
-            const float4* p = reinterpret_cast<const float4*>(xs + t * stride + xs_index<F>(v0));
-            const float4 lo = p[0], hi = p[1];
-            xv[t][0] = lo.x; xv[t][1] = lo.y; xv[t][2] = lo.z; xv[t][3] = lo.w;
-            xv[t][4] = hi.x; xv[t][5] = hi.y; xv[t][6] = hi.z; xv[t][7] = hi.w;
-          } else if (t < n) {  // the partial last group of a float row
-#pragma unroll
-            for (int k = 0; k < 8; ++k) xv[t][k] = v0 + k < cols ? xs[t * stride + xs_index<F>(v0 + k)] : 0.f;
-          } else {
-#pragma unroll
-            for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
-          }
-        }
-      } else {
-        float nw[8];
-        if (a.norm) {
-          if (a.norm_w) {
-            load_x8(a.norm_w, v0, cols, x_vec != 0, nw);
-          } else {
-#pragma unroll
-            for (int k = 0; k < 8; ++k) nw[k] = 1.f;
-          }
-        }
-#pragma unroll
-        for (int t = 0; t < N; ++t) {
-          if (t < n) {
-            load_x8(a.x + static_cast<int64_t>(t) * cols, v0, cols, x_vec != 0, xv[t]);
-            if (a.norm) {
-#pragma unroll
-              for (int k = 0; k < 8; ++k) xv[t][k] = xv[t][k] * s_inv[t] * nw[k];
-            }
-          } else {
-#pragma unroll
-            for (int k = 0; k < 8; ++k) xv[t][k] = 0.f;
-          }
-        }
-      }
-#pragma unroll
-      for (int t = 0; t < N; ++t) {
-        xsum[t] = 0.f;
-        if (F::kHasOffset) {
-#pragma unroll
-          for (int k = 0; k < 8; ++k) xsum[t] += xv[t][k];
-        }
-      }
-#pragma unroll
-      for (int i = 0; i < R; ++i) {
-        if (!valid[i]) continue;
-        float q[8], sc, off;
-        F::decode(raw[i], twi, g, q, sc, off);
-#pragma unroll
-        for (int t = 0; t < N; ++t) {
-          float d = 0.f;
-#pragma unroll
-          for (int k = 0; k < 8; ++k) d = fmaf(q[k], xv[t][k], d);
-          acc[i][t] = fmaf(sc, d, acc[i][t]);
-          if (F::kHasOffset) acc[i][t] = fmaf(off, xsum[t], acc[i][t]);
-        }
-      }
-    }
-  }
-
-  // Only now let the next kernel start: launched any earlier, the kernels after
-  // it would also start and sit on the multiprocessors waiting.
-  pdl_trigger();
-#pragma unroll
-  for (int i = 0; i < R; ++i)
-#pragma unroll
-    for (int t = 0; t < N; ++t) acc[i][t] = warp_sum(acc[i][t]);
-
-  // Every lane now holds every sum; lane (i*N + t) % 32 writes output (i, t).
-#pragma unroll
-  for (int i = 0; i < R; ++i) {
-#pragma unroll
-    for (int t = 0; t < N; ++t) {
-      if (((i * N + t) & 31) != lane || t >= n || !valid[i]) continue;
+    const MatvecSeg& sg = a.seg[g.seg];
+    const int rows = sg.rows;
+    const bool owner = lane < R * N && ot < n && (glu ? (oi & 1) == 0 : true) && g.r0 + (glu ? oi >> 1 : oi) < rows &&
+                       (W == 1 || ks == 0);
+    const int orow = g.r0 + (glu ? oi >> 1 : oi);
+    const int64_t oidx = static_cast<int64_t>(ot) * rows + orow;
+    float ob0 = 0.f, ob1 = 0.f, ores = 0.f;
+    if (owner) {
       if (glu) {
-        if (i & 1) continue;
-        const int row = r0 + (i >> 1);
-        const int64_t idx = static_cast<int64_t>(t) * rows + row;
-        float g = acc[i][t], u = acc[i | 1][t];
-        if (a.seg[0].bias) g += a.seg[0].bias[row];
-        if (a.seg[1].bias) u += a.seg[1].bias[row];
-        a.seg[1].y[idx] = u;
-        a.seg[0].y[idx] = act_apply(static_cast<int>(a.glu), g) * u;
+        if (a.seg[0].bias) ob0 = __ldg(a.seg[0].bias + orow);
+        if (a.seg[1].bias) ob1 = __ldg(a.seg[1].bias + orow);
       } else {
-        const int row = r0 + i;
-        const int64_t idx = static_cast<int64_t>(t) * rows + row;
-        const MatvecSeg& sg = a.seg[seg];
-        float v = acc[i][t];
-        if (sg.bias) v += sg.bias[row];
-        sg.y[idx] = v;
-        if (sg.res_out) sg.res_out[idx] = sg.res[idx] + v;
+        if (sg.bias) ob0 = __ldg(sg.bias + orow);
+        if (sg.res) ores = sg.res[oidx];
       }
+    }
+
+    float acc[R][N];
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int t = 0; t < N; ++t) acc[i][t] = 0.f;
+    for (int twi = tb + lane; twi < te; twi += 32) {
+      if (twi != tb + lane) {
+#pragma unroll
+        for (int i = 0; i < R; ++i)
+          if (valid[i]) F::load(rowp[i], twi, cols, raw[i]);
+      }
+      if (Q8) Q8Item<F, N, R, Q8>::run(raw, valid, twi, n, xq, stride, acc);
+      else float_item<F, N, R>(raw, valid, twi, a, p, xs, stride, scale_x, acc);
+    }
+
+    if (!p.early && nbg >= p.n_bg) pdl_trigger();
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int t = 0; t < N; ++t) acc[i][t] = warp_sum(acc[i][t]);
+    if (W > 1) {
+      // Every lane holds every sum; lane i * N + t publishes (i, t), the first warp of the group adds them.
+      __syncthreads();  // the previous group's sums have been read
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+#pragma unroll
+        for (int t = 0; t < N; ++t)
+          if (lane == i * N + t) s_part[warp][i * N + t] = acc[i][t];
+      __syncthreads();
+#pragma unroll
+      for (int i = 0; i < R; ++i)
+#pragma unroll
+        for (int t = 0; t < N; ++t) {
+          float v = 0.f;
+          for (int k = 0; k < W; ++k) v += s_part[warp - ks + k][i * N + t];
+          acc[i][t] = v;
+        }
+    }
+    if (!owner) continue;
+    float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int t = 0; t < N; ++t)
+        if (lane == i * N + t) {
+          v0 = acc[i][t];
+          if (glu) v1 = acc[i | 1][t];
+        }
+    v0 *= s_tok;
+    v1 *= s_tok;
+    if (glu) {
+      const float gv = v0 + ob0, u = v1 + ob1;
+      a.seg[1].y[oidx] = u;
+      a.seg[0].y[oidx] = act_apply(static_cast<int>(a.glu), gv) * u;
+    } else {
+      const float v = v0 + ob0;
+      sg.y[oidx] = v;
+      if (sg.res_out) sg.res_out[oidx] = ores + v;
     }
   }
 }
 
-// Multiprocessors of the current device (asked once, before any graph capture:
-// see kernels_init).
+// Multiprocessors of the current device, and whether it has dp4a (sm_61+);
+// asked once, before any graph capture: see kernels_init.
+inline int device_attr(cudaDeviceAttr what) {
+  int dev = 0, v = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&v, what, dev));
+  return v;
+}
 inline int sm_count() {
-  static int n = 0;
-  if (n == 0) {
-    int dev = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  }
+  static const int n = device_attr(cudaDevAttrMultiProcessorCount);
   return n;
+}
+inline bool has_dp4a() {
+  static const int cc = 10 * device_attr(cudaDevAttrComputeCapabilityMajor) + device_attr(cudaDevAttrComputeCapabilityMinor);
+  return cc >= 61;
+}
+
+// At most the blocks the GPU holds at once (the kernel loops over block groups).
+template <class K>
+void launch_matvec_grid(K kernel, const MatvecPlan& p, size_t smem, const MatvecArgs& a, cudaStream_t s) {
+  int grid = p.n_bg;
+  if (matvec_tuning().persist) {
+    int per_sm = 0;
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kMvThreads, smem));
+    const int most = (per_sm > 0 ? per_sm : 1) * sm_count();
+    if (grid > most) grid = most;
+  }
+  launch_kernel(kernel, dim3(grid), dim3(kMvThreads), smem, s, a, p);
 }
 
 template <class F, int N>
 void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   // Two rows per warp: enough to share each activation read, few enough that
-  // small matrices still spread over every multiprocessor (measured: 4 rows
-  // left 4 warps per SM on a 2048-row matrix, latency-bound).
+  // small matrices still spread over every multiprocessor (measured: four
+  // rows per warp cost 10-30% of token generation on an H200).
   constexpr int R = 2;
   const bool glu = a.glu != Act::None;
-  const int rows_per_cta = 4 * (glu ? R / 2 : R);
-  int c[3] = {0, 0, 0};
+  const int rw = glu ? R / 2 : R;
   const int n_seg = glu ? 1 : a.n_seg;
+  int64_t groups = 0;
+  for (int i = 0; i < n_seg; ++i) groups += ceil_div(a.seg[i].rows, rw);
+  // Long rows are split over several warps while that keeps every lane busy
+  // and the launch is short of warps to hide the memory latency.
+  MatvecPlan p;
+  const int n_twi = F::n_twi(a.cols);
+  const MatvecTuning& tu = matvec_tuning();
+  while (p.split < kMvWarps && p.split < tu.max_split && n_twi >= 2 * tu.min_items * p.split &&
+         groups * p.split < int64_t(tu.warps_per_sm) * sm_count())
+    p.split *= 2;
+  const int rows_per_cta = (kMvWarps / p.split) * rw;
+  int c[3] = {0, 0, 0};
   for (int i = 0; i < n_seg; ++i) c[i] = ceil_div(a.seg[i].rows, rows_per_cta);
-  const int total = c[0] + c[1] + c[2];
-  const bool x_vec = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && a.cols % 4 == 0 &&
-                     (!a.norm || !a.norm_w || (reinterpret_cast<uintptr_t>(a.norm_w) & 15) == 0);
-  // Stage the activations in shared memory when they fit the default 48 KB.
-  const size_t smem = static_cast<size_t>(a.n + (a.norm && a.norm_w ? 1 : 0)) * xs_stride<F>(a.cols) * sizeof(float);
-  const bool x_smem = smem <= 48 * 1024;
-  launch_kernel(matvec_kernel<F, N, R>, dim3(total), dim3(128), x_smem ? smem : 0, s, a, c[0], c[0] + c[1],
-                x_vec ? 1 : 0, x_smem ? 1 : 0);
+  p.cta1 = c[0];
+  p.cta2 = c[0] + c[1];
+  p.x_vec = (reinterpret_cast<uintptr_t>(a.x) & 15) == 0 && a.cols % 4 == 0 &&
+            (!a.norm || !a.norm_w || (reinterpret_cast<uintptr_t>(a.norm_w) & 15) == 0);
+  p.early = tu.early_trigger;
+  p.prefetch = tu.prefetch;
+  // Activations staged in shared memory when they fit the default 48 KB: as
+  // int8 records where the format and the device allow, else as floats.
+  const size_t w_bytes = a.norm && a.norm_w ? static_cast<size_t>(a.cols) * sizeof(float) : 0;
+  const size_t q8_bytes = static_cast<size_t>(a.n) * xq_stride<F>(a.cols) * 16 + w_bytes;
+  const size_t f_bytes = static_cast<size_t>(a.n) * xs_stride<F>(a.cols) * sizeof(float) + w_bytes;
+  p.n_bg = c[0] + c[1] + c[2];
+  if (F::kIntCodes && tu.int8 && has_dp4a() && p.x_vec && q8_bytes <= 48 * 1024) {
+    p.x_smem = 1;
+    launch_matvec_grid(matvec_kernel<F, N, R, F::kIntCodes>, p, q8_bytes, a, s);
+  } else {
+    p.x_smem = f_bytes <= 48 * 1024;
+    launch_matvec_grid(matvec_kernel<F, N, R, false>, p, p.x_smem ? f_bytes : 0, a, s);
+  }
 }
 
 template <class F>

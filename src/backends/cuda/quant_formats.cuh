@@ -48,7 +48,31 @@ JDEV void scale_min_k4(int j, uint32_t s0, uint32_t s1, uint32_t s2, float* sc, 
   *m = static_cast<float>(b);
 }
 
-struct FmtQ4_0 {
+// The quantized formats give each group as integer codes, 8 bytes in two
+// words (c0: values 0-3, c1: 4-7), with w = sc * (code - kBias) + off, or
+// signed bytes (kSigned, kBias 0). The float decode is the same for all of them;
+// the int8 kernels take the codes to dp4a as they are (all codes fit a signed
+// byte: unsigned codes are below 64).
+template <class D>
+struct IntCodes {
+  static const bool kIntCodes = true;
+  template <class Raw>
+  static JDEV void decode(const Raw& r, int twi, int g, float* q, float& sc, float& off) {
+    uint32_t c0, c1;
+    D::codes(r, twi, g, c0, c1, sc, off);
+    if (D::kSigned) {
+      s8x4_to_f32(c0, q);
+      s8x4_to_f32(c1, q + 4);
+    } else {
+      u8x4_to_f32(c0, static_cast<float>(D::kBias), q);
+      u8x4_to_f32(c1, static_cast<float>(D::kBias), q + 4);
+    }
+  }
+};
+
+struct FmtQ4_0 : IntCodes<FmtQ4_0> {
+  static const int kBias = 8;
+  static const bool kSigned = false;
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[4]; float d; };
@@ -60,17 +84,19 @@ struct FmtQ4_0 {
     ld_words_a2<4>(b + 2, r.q);
   }
   // Values 0-15 are the low nibbles of bytes 0-15, values 16-31 the high ones.
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 2;
     const int w = 2 * (g & 1);
-    u8x4_to_f32(nibbles(r.q[w], hi), 8.f, q);
-    u8x4_to_f32(nibbles(r.q[w + 1], hi), 8.f, q + 4);
+    c0 = nibbles(r.q[w], hi);
+    c1 = nibbles(r.q[w + 1], hi);
     sc = r.d;
     off = 0.f;
   }
 };
 
-struct FmtQ4_1 {
+struct FmtQ4_1 : IntCodes<FmtQ4_1> {
+  static const int kBias = 0;
+  static const bool kSigned = false;
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[4]; float d, m; };
@@ -84,17 +110,19 @@ struct FmtQ4_1 {
 #pragma unroll
     for (int i = 0; i < 4; ++i) r.q[i] = ld_u32(b + 4 + 4 * i);
   }
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 2;
     const int w = 2 * (g & 1);
-    u8x4_to_f32(nibbles(r.q[w], hi), 0.f, q);
-    u8x4_to_f32(nibbles(r.q[w + 1], hi), 0.f, q + 4);
+    c0 = nibbles(r.q[w], hi);
+    c1 = nibbles(r.q[w + 1], hi);
     sc = r.d;
     off = r.m;
   }
 };
 
-struct FmtQ5_0 {
+struct FmtQ5_0 : IntCodes<FmtQ5_0> {
+  static const int kBias = 16;
+  static const bool kSigned = false;
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t w[5]; float d; };  // w[0] = 5th bits, w[1..4] = low nibbles
@@ -105,18 +133,20 @@ struct FmtQ5_0 {
     r.d = h2f(ld_u16(b));
     ld_words_a2<5>(b + 2, r.w);
   }
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 2;
     const int w = 1 + 2 * (g & 1);
     const uint32_t qh = r.w[0] >> (8 * g);  // bit j = 5th bit of value j
-    u8x4_to_f32(nibbles(r.w[w], hi) | (spread4(qh) << 4), 16.f, q);
-    u8x4_to_f32(nibbles(r.w[w + 1], hi) | (spread4(qh >> 4) << 4), 16.f, q + 4);
+    c0 = nibbles(r.w[w], hi) | (spread4(qh) << 4);
+    c1 = nibbles(r.w[w + 1], hi) | (spread4(qh >> 4) << 4);
     sc = r.d;
     off = 0.f;
   }
 };
 
-struct FmtQ5_1 {
+struct FmtQ5_1 : IntCodes<FmtQ5_1> {
+  static const int kBias = 0;
+  static const bool kSigned = false;
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[4]; uint32_t qh; float d, m; };
@@ -131,18 +161,20 @@ struct FmtQ5_1 {
 #pragma unroll
     for (int i = 0; i < 4; ++i) r.q[i] = ld_u32(b + 8 + 4 * i);
   }
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 2;
     const int w = 2 * (g & 1);
     const uint32_t qh = r.qh >> (8 * g);
-    u8x4_to_f32(nibbles(r.q[w], hi) | (spread4(qh) << 4), 0.f, q);
-    u8x4_to_f32(nibbles(r.q[w + 1], hi) | (spread4(qh >> 4) << 4), 0.f, q + 4);
+    c0 = nibbles(r.q[w], hi) | (spread4(qh) << 4);
+    c1 = nibbles(r.q[w + 1], hi) | (spread4(qh >> 4) << 4);
     sc = r.d;
     off = r.m;
   }
 };
 
-struct FmtQ8_0 {
+struct FmtQ8_0 : IntCodes<FmtQ8_0> {
+  static const int kBias = 0;
+  static const bool kSigned = true;
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[8]; float d; };
@@ -153,15 +185,17 @@ struct FmtQ8_0 {
     r.d = h2f(ld_u16(b));
     ld_words_a2<8>(b + 2, r.q);
   }
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
-    s8x4_to_f32(r.q[2 * g], q);
-    s8x4_to_f32(r.q[2 * g + 1], q + 4);
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
+    c0 = r.q[2 * g];
+    c1 = r.q[2 * g + 1];
     sc = r.d;
     off = 0.f;
   }
 };
 
-struct FmtIQ4_NL {
+struct FmtIQ4_NL : IntCodes<FmtIQ4_NL> {
+  static const int kBias = 0;
+  static const bool kSigned = true;
   static const int kTwiValues = 32, kGroups = 4;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[4]; float d; };
@@ -181,18 +215,20 @@ struct FmtIQ4_NL {
     const uint32_t m = ((idx & 0x08080808u) >> 3) * 0xFFu;
     return (lo & ~m) | (hi & m);
   }
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 2;
     const int w = 2 * (g & 1);
-    s8x4_to_f32(lookup(nibbles(r.q[w], hi)), q);
-    s8x4_to_f32(lookup(nibbles(r.q[w + 1], hi)), q + 4);
+    c0 = lookup(nibbles(r.q[w], hi));
+    c1 = lookup(nibbles(r.q[w + 1], hi));
     sc = r.d;
     off = 0.f;
   }
 };
 
 // Q2_K: TWI = one 128-value half h of an 84-byte (4-aligned) block.
-struct FmtQ2_K {
+struct FmtQ2_K : IntCodes<FmtQ2_K> {
+  static const int kBias = 0;
+  static const bool kSigned = false;
   static const int kTwiValues = 128, kGroups = 16;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; uint32_t s[2]; float d, dmin; };
@@ -210,10 +246,10 @@ struct FmtQ2_K {
     r.dmin = h2f(dm >> 16);
   }
   // Value 32s + l of the half: bits 2s of byte l; sub-block (2s + l/16) of the half.
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const int s = g >> 2, w = 2 * (g & 3);
-    u8x4_to_f32((r.q[w] >> (2 * s)) & 0x03030303u, 0.f, q);
-    u8x4_to_f32((r.q[w + 1] >> (2 * s)) & 0x03030303u, 0.f, q + 4);
+    c0 = (r.q[w] >> (2 * s)) & 0x03030303u;
+    c1 = (r.q[w + 1] >> (2 * s)) & 0x03030303u;
     const int sb = 2 * s + ((g & 3) >= 2 ? 1 : 0);
     const uint32_t code = (r.s[sb >> 2] >> (8 * (sb & 3))) & 0xFFu;
     sc = r.d * static_cast<float>(code & 0xFu);
@@ -222,7 +258,9 @@ struct FmtQ2_K {
 };
 
 // Q3_K: TWI = one 128-value half h of a 110-byte (2-aligned) block.
-struct FmtQ3_K {
+struct FmtQ3_K : IntCodes<FmtQ3_K> {
+  static const int kBias = 4;
+  static const bool kSigned = false;
   static const int kTwiValues = 128, kGroups = 16;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[8]; uint32_t hm[8]; uint32_t s[3]; float d; int h; };
@@ -238,13 +276,11 @@ struct FmtQ3_K {
   }
   // Value v = 128h + 32s + l: low 2 bits at bits 2s of qs byte l, 3rd bit at
   // bit (4h + s) of hmask byte l (clear means code - 4).
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const int s = g >> 2, w = 2 * (g & 3);
     const int hb = 4 * r.h + s;
-    const uint32_t c0 = ((r.q[w] >> (2 * s)) & 0x03030303u) | (((r.hm[w] >> hb) & 0x01010101u) << 2);
-    const uint32_t c1 = ((r.q[w + 1] >> (2 * s)) & 0x03030303u) | (((r.hm[w + 1] >> hb) & 0x01010101u) << 2);
-    u8x4_to_f32(c0, 4.f, q);
-    u8x4_to_f32(c1, 4.f, q + 4);
+    c0 = ((r.q[w] >> (2 * s)) & 0x03030303u) | (((r.hm[w] >> hb) & 0x01010101u) << 2);
+    c1 = ((r.q[w + 1] >> (2 * s)) & 0x03030303u) | (((r.hm[w + 1] >> hb) & 0x01010101u) << 2);
     const int j = 8 * r.h + 2 * s + ((g & 3) >= 2 ? 1 : 0);
     const uint32_t low = j < 8 ? (byte_of3(r.s[0], r.s[1], r.s[2], j) & 0xFu) : (byte_of3(r.s[0], r.s[1], r.s[2], j - 8) >> 4);
     const uint32_t high = (byte_of3(r.s[0], r.s[1], r.s[2], 8 + (j & 3)) >> (2 * (j >> 2))) & 3u;
@@ -269,7 +305,9 @@ JDEV void k4_scales(const uint8_t* b, int c, float& sc0, float& off0, float& sc1
   off1 = -(dmin * m);
 }
 
-struct FmtQ4_K {
+struct FmtQ4_K : IntCodes<FmtQ4_K> {
+  static const int kBias = 0;
+  static const bool kSigned = false;
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; float sc0, off0, sc1, off1; };
@@ -284,17 +322,19 @@ struct FmtQ4_K {
     k4_scales(b, c, r.sc0, r.off0, r.sc1, r.off1);
   }
   // Values 0-31 of the chunk: low nibbles (sub-block 2c); 32-63: high (2c+1).
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 4;
     const int w = 2 * (g & 3);
-    u8x4_to_f32(nibbles(r.q[w], hi), 0.f, q);
-    u8x4_to_f32(nibbles(r.q[w + 1], hi), 0.f, q + 4);
+    c0 = nibbles(r.q[w], hi);
+    c1 = nibbles(r.q[w + 1], hi);
     sc = hi ? r.sc1 : r.sc0;
     off = hi ? r.off1 : r.off0;
   }
 };
 
-struct FmtQ5_K {
+struct FmtQ5_K : IntCodes<FmtQ5_K> {
+  static const int kBias = 0;
+  static const bool kSigned = false;
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; uint32_t qh[8]; float sc0, off0, sc1, off1; int c; };
@@ -313,12 +353,12 @@ struct FmtQ5_K {
     k4_scales(b, c, r.sc0, r.off0, r.sc1, r.off1);
   }
   // 5th bit of chunk value l (l < 32): bit 2c of qh[l]; of value 32 + l: bit 2c + 1.
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 4;
     const int w = 2 * (g & 3);
     const int bit = 2 * r.c + (hi ? 1 : 0);
-    u8x4_to_f32(nibbles(r.q[w], hi) | (((r.qh[w] >> bit) & 0x01010101u) << 4), 0.f, q);
-    u8x4_to_f32(nibbles(r.q[w + 1], hi) | (((r.qh[w + 1] >> bit) & 0x01010101u) << 4), 0.f, q + 4);
+    c0 = nibbles(r.q[w], hi) | (((r.qh[w] >> bit) & 0x01010101u) << 4);
+    c1 = nibbles(r.q[w + 1], hi) | (((r.qh[w + 1] >> bit) & 0x01010101u) << 4);
     sc = hi ? r.sc1 : r.sc0;
     off = hi ? r.off1 : r.off0;
   }
@@ -327,7 +367,9 @@ struct FmtQ5_K {
 // Q6_K: TWI (h, p) of a 210-byte block covers values 128h + 32s + l for
 // s in {p, p + 2}, l < 32: they share the 32 ql bytes 64h + 32p.. (low nibbles
 // for s = p, high for s = p + 2) and the 32 qh bytes 32h.. (bits 2s).
-struct FmtQ6_K {
+struct FmtQ6_K : IntCodes<FmtQ6_K> {
+  static const int kBias = 32;
+  static const bool kSigned = false;
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = false;
   struct Raw { uint32_t ql[8]; uint32_t qh[8]; uint32_t s[2]; float d; int p; };
@@ -345,12 +387,12 @@ struct FmtQ6_K {
     ld_words_a2<2>(b + 192 + 8 * h + 2 * r.p, r.s);  // scales 8h+2p .. +7 (bytes 0,1,4,5 used)
     r.d = h2f(ld_u16(b + 208));
   }
-  static JDEV void decode(const Raw& r, int, int g, float* q, float& sc, float& off) {
+  static JDEV void codes(const Raw& r, int, int g, uint32_t& c0, uint32_t& c1, float& sc, float& off) {
     const bool hi = g >= 4;
     const int w = 2 * (g & 3);
     const int s2 = 2 * (r.p + (hi ? 2 : 0));
-    u8x4_to_f32(nibbles(r.ql[w], hi) | (((r.qh[w] >> s2) & 0x03030303u) << 4), 32.f, q);
-    u8x4_to_f32(nibbles(r.ql[w + 1], hi) | (((r.qh[w + 1] >> s2) & 0x03030303u) << 4), 32.f, q + 4);
+    c0 = nibbles(r.ql[w], hi) | (((r.qh[w] >> s2) & 0x03030303u) << 4);
+    c1 = nibbles(r.ql[w + 1], hi) | (((r.qh[w + 1] >> s2) & 0x03030303u) << 4);
     const uint32_t word = hi ? r.s[1] : r.s[0];
     const int code = static_cast<int8_t>(((g & 3) >= 2 ? (word >> 8) : word) & 0xFFu);
     sc = r.d * static_cast<float>(code);
@@ -360,6 +402,7 @@ struct FmtQ6_K {
 
 // Plain floats: TWI = 8 values; rows of any length (the last TWI may be partial).
 struct FmtF32 {
+  static const bool kIntCodes = false;
   static const int kTwiValues = 8, kGroups = 1;
   static const bool kHasOffset = false;
   struct Raw { float v[8]; };
@@ -386,6 +429,7 @@ struct FmtF32 {
 
 template <bool kBf16>
 struct FmtHalf16 {
+  static const bool kIntCodes = false;
   static const int kTwiValues = 8, kGroups = 1;
   static const bool kHasOffset = false;
   struct Raw { uint32_t w[4]; };
