@@ -66,6 +66,3 @@ set_target_properties(jetlm_lib PROPERTIES
 target_compile_definitions(jetlm_lib PUBLIC JETLM_HAVE_CUDA)
 target_link_libraries(jetlm_lib PUBLIC CUDA::cudart_static CUDA::cublas)
 
-# A small decode/prefill timer for GPU runs (bench/gpu_bench.cpp), until `jetlm bench` covers it.
-add_executable(jetlm-gpu-bench ${CMAKE_SOURCE_DIR}/bench/gpu_bench.cpp)
-target_link_libraries(jetlm-gpu-bench PRIVATE jetlm_lib)

@@ -598,6 +598,8 @@ TEST(CpuBench, SweepsListsAndReportsEverySample) {
     EXPECT_EQ(row["samples_ts"].size(), 2u);
     EXPECT_GT(row["avg_ts"].get<double>(), 0.0);
     EXPECT_GT(row["peak_rss"].get<double>(), 0.0);
+    EXPECT_EQ(row["gpu_bytes"], -1);  // CPU only: no device memory
+    EXPECT_EQ(row["unified"], false);
     const bool tg = row["n_prompt"] == 0;
     EXPECT_EQ(row["avg_gbs"].get<double>() > 0.0, tg) << row.dump();
   }

@@ -13,5 +13,7 @@ std::unique_ptr<Backend> make_gpu_backend(const GpuOptions&) {
 
 bool gpu_available() { return false; }
 
+bool gpu_memory_info(size_t*, size_t*) { return false; }
+
 }  // namespace jetlm
 #endif

@@ -1,6 +1,7 @@
 // Creates the GPU backend of a CUDA build; in a build without CUDA (or on a
 // machine without a GPU) it throws one clear Error.
 #pragma once
+#include <cstddef>
 #include <memory>
 
 #include "backends/backend.h"
@@ -15,5 +16,7 @@ struct GpuOptions {
 std::unique_ptr<Backend> make_gpu_backend(const GpuOptions& opts);
 // True when this build has a CUDA backend and a device is present.
 bool gpu_available();
+// Free and total memory of the GPU (false without one).
+bool gpu_memory_info(size_t* free_bytes, size_t* total_bytes);
 
 }  // namespace jetlm

@@ -29,6 +29,7 @@ struct BenchParams {
   int n_batch = 512;
   TensorType kv_type = TensorType::F16;
   int repetitions = 5;
+  bool unified = false;  // the GPU reads the weights from the map in place
 };
 
 // What the report says about a model file.
@@ -50,6 +51,7 @@ struct BenchResult {
   std::string test_time;  // UTC, ISO 8601, when the measurement started
   std::vector<uint64_t> samples_ns;
   uint64_t peak_rss = 0;  // bytes, peak resident set while this test ran (model pages included)
+  int64_t gpu_bytes = -1; // device memory the context took (weights unless unified, KV, scratch); -1: no GPU
 
   std::vector<double> samples_ts() const;
   double avg_ns() const;

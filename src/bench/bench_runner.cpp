@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "backends/cpu/cpu_features.h"
+#include "backends/gpu_factory.h"
 #include "bench/bench.h"
 #include "models/context.h"
 #include "models/model.h"
@@ -165,7 +166,10 @@ BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchPar
   co.n_threads = p.n_threads;
   co.n_gpu_layers = p.n_gpu_layers;
   co.kv_type = p.kv_type;
+  co.unified = p.unified;
   reset_peak_rss();
+  size_t free0 = 0, free1 = 0, total = 0;
+  const bool gpu_mem = p.n_gpu_layers > 0 && gpu_memory_info(&free0, &total);
   Context ctx(m, co);
   r.backend = ctx.backend_summary();
   r.cpu_isa = cpu_isa_name(default_cpu_isa());
@@ -191,6 +195,7 @@ BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchPar
     ctx.truncate(0);
     run_gen(1);
   }
+  if (gpu_mem && gpu_memory_info(&free1, &total)) r.gpu_bytes = static_cast<int64_t>(free0) - static_cast<int64_t>(free1);
   for (int rep = 0; rep < p.repetitions; ++rep) {
     ctx.truncate(0);
     const auto t0 = std::chrono::steady_clock::now();

@@ -46,7 +46,7 @@ std::vector<std::string> all_items(const Args& a, const std::string& name) {
 
 int cmd_bench(int argc, char** argv) {
   Args args("bench",
-            "jetlm bench -m MODEL[,MODEL...] [-p 512] [-n 128] [-pg PP,TG] [-r 5] [-t LIST] [-ngl LIST] [-o md|json|csv|jsonl]");
+            "jetlm bench -m MODEL[,MODEL...] [-p 512] [-n 128] [-pg PP,TG] [-r 5] [-t LIST] [-ngl LIST] [--unified] [-o md|json|csv|jsonl]");
   args.option("-m,--model", "LIST", "GGUF model files (comma list; may be repeated)");
   args.option("-p,--n-prompt", "LIST", "prompt lengths: test ppN for each (0: none)", "512");
   args.option("-n,--n-gen", "LIST", "generation lengths: test tgN for each (0: none)", "128");
@@ -57,6 +57,7 @@ int cmd_bench(int argc, char** argv) {
   args.option("-b,--batch-size", "LIST", "tokens per forward pass of the prompt", "512");
   args.option("-ctk,--cache-type-k", "LIST", "KV cache type: f16 or f32", "f16");
   args.option("-o,--output", "FORMAT", "md, csv, json or jsonl", "md");
+  args.flag("--unified", "GPU reads the weights from the map in place (default on integrated GPUs)");
   if (!args.parse(argc, argv)) return 0;
 
   const std::vector<std::string> models = all_items(args, "-m");
@@ -111,6 +112,7 @@ int cmd_bench(int argc, char** argv) {
               p.n_batch = nb;
               p.kv_type = kv;
               p.repetitions = reps;
+              p.unified = args.has("--unified");
               out->result(run_bench(*model, info, p));
             }
   }

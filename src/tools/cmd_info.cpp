@@ -1,8 +1,10 @@
 // jetlm info: architecture, hyperparameters, tensor types with counts and
 // bytes, and the memory a context of N tokens needs.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
+#include "models/gpu_fit.h"
 #include "models/model.h"
 #include "tools/args.h"
 #include "tools/commands.h"
@@ -17,11 +19,13 @@ static std::string mib(size_t bytes) {
 }
 
 int cmd_info(int argc, char** argv) {
-  Args args("info", "jetlm info -m MODEL [-c N] [--kv-type f16|f32]");
+  Args args("info", "jetlm info -m MODEL [-c N] [--kv-type f16|f32] [-ngl N [--unified]]");
   args.option("-m,--model", "MODEL", "GGUF model file");
   args.option("-c,--ctx-size", "N", "context size for the memory estimate (0: training context)", "0");
   args.option("--kv-type", "TYPE", "KV cache type for the estimate: f16 or f32", "f16");
   args.flag("--tensors", "list every tensor");
+  args.option("-ngl,--gpu-layers,--n-gpu-layers", "N", "also estimate the GPU memory of N offloaded layers", "0");
+  args.flag("--unified", "... with the GPU reading the weights from the map in place");
   if (!args.parse(argc, argv)) return 0;
   if (args.get("--model").empty()) throw UsageError("jetlm info: -m MODEL is required");
   auto model = Model::load(args.get("--model"));
@@ -72,6 +76,20 @@ int cmd_info(int argc, char** argv) {
   std::printf("memory:          weights %s (mapped once) + KV cache %s (%lld tokens, %s) = %s\n", mib(weights).c_str(),
               mib(kv_bytes).c_str(), static_cast<long long>(n_ctx), kv.c_str(), mib(weights + kv_bytes).c_str());
   std::printf("bytes per token: %s read per generated token\n", mib(model->bytes_per_token()).c_str());
+  const int64_t ngl = args.get_int("-ngl");
+  if (ngl < 0) throw UsageError("-ngl: must be >= 0");
+  if (ngl > 0) {
+    GpuFitInputs in;
+    in.n_ctx = static_cast<int>(n_ctx);
+    in.kv_type = kv == "f16" ? TensorType::F16 : TensorType::F32;
+    in.weights_in_place = args.has("--unified");
+    const GpuFit fit = estimate_gpu_fit(hp, model->tensors(), in);
+    const int n = static_cast<int>(std::min<int64_t>(ngl, hp.n_layer + 1));
+    std::printf("GPU (-ngl %d):     about %s of device memory%s\n", n,
+                mib(static_cast<size_t>(fit.bytes_for(n, hp.n_layer))).c_str(),
+                in.weights_in_place ? ": weights read from the map in place (counted once, above)"
+                                    : ": weights copied, KV cache, activations, workspace");
+  }
   return 0;
 }
 

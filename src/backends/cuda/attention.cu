@@ -128,6 +128,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   __shared__ int s_last;
   __shared__ float s_new;
   pdl_wait();
+  pdl_trigger();  // the next kernel may start on its weights (nothing it reads before its wait is ours)
   // This block takes query heads g0 .. g0 + G - 1 of kv head hk (all of the
   // group, or fewer to give a one-token step more blocks).
   const int group = a.n_head / a.n_head_kv;
@@ -305,7 +306,6 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     }
   }
   const int64_t head0 = static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0;
-  pdl_trigger();
   if (S == 1) {
 #pragma unroll
     for (int k = 0; k < kMaxG; ++k) {

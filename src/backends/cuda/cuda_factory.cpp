@@ -19,4 +19,13 @@ bool gpu_available() {
   return n > 0;
 }
 
+bool gpu_memory_info(size_t* free_bytes, size_t* total_bytes) {
+  if (!gpu_available()) return false;
+  if (cudaMemGetInfo(free_bytes, total_bytes) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
 }  // namespace jetlm

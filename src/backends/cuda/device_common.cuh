@@ -33,7 +33,8 @@ JDEV void pdl_wait() {
 #endif
 }
 // Let the next kernel be scheduled now: it still waits for our completion in
-// its own pdl_wait(), but its weight prefetch overlaps our tail.
+// its own pdl_wait(), but its launch and weight prefetch overlap our work.
+// Called right after pdl_wait(): the chain runs at most one kernel ahead.
 JDEV void pdl_trigger() {
 #if JETLM_PDL_TOOLKIT && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;");

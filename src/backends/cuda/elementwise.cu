@@ -41,6 +41,7 @@ __global__ void __launch_bounds__(kRowThreads) row_norm_kernel(const float* x, c
     wv[k] = w && i < dim ? __ldg(w + i) : 1.f;
   }
   pdl_wait();
+  pdl_trigger();
   const int64_t off = static_cast<int64_t>(blockIdx.x) * dim;
   const float* xr = x + off;
   float* o = out + off;

@@ -608,8 +608,9 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
 
 template <class F>
 void run_matvec(const MatvecArgs& a, cudaStream_t s) {
+  // Token generation is n = 1; short batches share the 4- and 8-token kernels
+  // (fewer instantiations: each costs compile time on every architecture).
   if (a.n == 1) run_matvec_n<F, 1>(a, s);
-  else if (a.n == 2) run_matvec_n<F, 2>(a, s);
   else if (a.n <= 4) run_matvec_n<F, 4>(a, s);
   else run_matvec_n<F, 8>(a, s);
 }
