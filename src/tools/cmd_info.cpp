@@ -85,7 +85,7 @@ int cmd_info(int argc, char** argv) {
     in.weights_in_place = args.has("--unified");
     const GpuFit fit = estimate_gpu_fit(hp, model->tensors(), in);
     const int n = static_cast<int>(std::min<int64_t>(ngl, hp.n_layer + 1));
-    std::printf("GPU (-ngl %d):     about %s of device memory%s\n", n,
+    std::printf("GPU (-ngl %lld):    about %s of device memory%s\n", static_cast<long long>(ngl),
                 mib(static_cast<size_t>(fit.bytes_for(n, hp.n_layer))).c_str(),
                 in.weights_in_place ? ": weights read from the map in place (counted once, above)"
                                     : ": weights copied, KV cache, activations, workspace");

@@ -288,6 +288,9 @@ JDEV void row_slots(const MatvecArgs& a, RowGroup g, bool glu, const uint8_t* (&
 // The grid is at most what the GPU holds at once: each block walks block
 // groups bg = blockIdx.x, + gridDim.x, ... (staging the activations once), and
 // while it works on one, the rows of the next are prefetched into L2.
+// (Three blocks per multiprocessor, 80 registers: measured against two, 5%
+// slower on Qwen2.5 1.5B and 4% faster on 0.5B, and four, 5-9% slower on the
+// Q4_K_M models.)
 template <class F, int N, int R, bool Q8>
 __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs a, const MatvecPlan p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
