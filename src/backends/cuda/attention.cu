@@ -1,14 +1,18 @@
-// Attention over the KV cache, in two launches:
+// Attention over the KV cache, in two launches (one for a decode step):
 //  1. head_prep: per head of q and k, the optional RMSNorm (Gemma's q/k norms)
 //     and RoPE at the token's position (read from device memory, so a captured
 //     decode graph stays valid as positions advance); k and v go to the cache.
 //  2. attention: grid (splits, kv heads, tokens). Each block takes the query
 //     heads of one kv head (GQA: K and V are read once for the group), walks
-//     its share of the sequence in chunks of 128 positions with an online
+//     its share of the sequence in chunks of 32-128 positions with an online
 //     softmax, and the last block of each (token, kv head) to finish combines
 //     the splits (flash-decoding without a second launch). Positions past the
 //     token's own (causal) or before its window (sliding-window layers) are
 //     never read.
+// For one token with one query head per block, step 1 runs inside step 2
+// (fused_prep): each block prepares its q, and the blocks whose chunk holds
+// the new position prepare its k and v in shared memory (one of them stores
+// them to the cache), so the new key never makes a round trip.
 #include <string>
 
 #include "backends/cuda/device_common.cuh"

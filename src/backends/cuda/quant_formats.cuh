@@ -7,7 +7,9 @@
 // consecutive values that share one scale and offset, so that the activations
 // for a group are two float4 loads. decode() gives the integer codes as exact
 // floats plus the group's scale and offset: w = scale * q + offset, the order
-// in which the CPU reference forms them.
+// in which the CPU reference forms them; the quantized formats build it on
+// codes(), the same codes as bytes (IntCodes below), which the int8 kernels
+// feed to dp4a.
 //
 //   format  TWI values  TWI bytes (loads)                          groups
 //   Q4_0    32 (block)  d + 16 qs (funnel-shifted words)           4
