@@ -89,8 +89,9 @@ Context::Context(const Model& model, const ContextOptions& opts) : model_(model)
     place_layers(n_gpu, cpu_be, gpu_be);
   } catch (const OutOfDeviceMemory& e) {
     if (fit.layer_bytes == 0 && fit.fixed_bytes == 0) throw;
-    fail(e.what(), ": -ngl ", auto_ngl ? n_gpu : opts_.n_gpu_layers, " needs about ", fit.bytes_for(n_gpu, hp.n_layer) >> 20, " MiB; about ",
-         fit.max_layers, " fit (try -ngl ", fit.max_layers, ", a smaller context -c, or leave -ngl out to fit automatically)");
+    fail(e.what(), ": -ngl ", auto_ngl ? n_gpu : opts_.n_gpu_layers, " needs about ",
+         fit.bytes_for(n_gpu, hp.n_layer) >> 20, " MiB; about ", fit.max_layers, " fit (try -ngl ", fit.max_layers,
+         ", a smaller context -c, or leave -ngl out to fit automatically)");
   }
 }
 
