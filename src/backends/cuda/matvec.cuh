@@ -24,6 +24,8 @@
 // dot products; block 0 also stores the normalized input), bias, residual
 // add, GLU.
 #pragma once
+#include <atomic>
+
 #include "backends/cuda/quant_formats.cuh"
 
 namespace jetlm {
@@ -553,17 +555,32 @@ inline bool has_dp4a() {
   return cc >= 61;
 }
 
+// Blocks of one matrix-vector kernel that a multiprocessor holds with `smem`
+// bytes of staging: asked once per kernel and 4 KB step of shared memory
+// (rounded up), not on every launch.
+template <class F, int N, int R, bool Q8>
+int matvec_blocks_per_sm(size_t smem) {
+  static std::atomic<int> cache[13];  // 0, 4 KB, ..., 48 KB
+  const size_t step = (smem + 4095) / 4096;
+  std::atomic<int>& c = cache[step < 12 ? step : 12];
+  int b = c.load(std::memory_order_relaxed);
+  if (b == 0) {
+    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, matvec_kernel<F, N, R, Q8>, kMvThreads, step * 4096));
+    if (b < 1) b = 1;
+    c.store(b, std::memory_order_relaxed);
+  }
+  return b;
+}
+
 // At most the blocks the GPU holds at once (the kernel loops over block groups).
-template <class K>
-void launch_matvec_grid(K kernel, const MatvecPlan& p, size_t smem, const MatvecArgs& a, cudaStream_t s) {
+template <class F, int N, int R, bool Q8>
+void launch_matvec_grid(const MatvecPlan& p, size_t smem, const MatvecArgs& a, cudaStream_t s) {
   int grid = p.n_bg;
   if (matvec_tuning().persist) {
-    int per_sm = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kMvThreads, smem));
-    const int most = (per_sm > 0 ? per_sm : 1) * sm_count();
+    const int most = matvec_blocks_per_sm<F, N, R, Q8>(smem) * sm_count();
     if (grid > most) grid = most;
   }
-  launch_kernel(kernel, dim3(grid), dim3(kMvThreads), smem, s, a, p);
+  launch_kernel(matvec_kernel<F, N, R, Q8>, dim3(grid), dim3(kMvThreads), smem, s, a, p);
 }
 
 template <class F, int N>
@@ -602,10 +619,10 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   p.n_bg = c[0] + c[1] + c[2];
   if (F::kIntCodes && tu.int8 && has_dp4a() && p.x_vec && q8_bytes <= 48 * 1024) {
     p.x_smem = 1;
-    launch_matvec_grid(matvec_kernel<F, N, R, F::kIntCodes>, p, q8_bytes, a, s);
+    launch_matvec_grid<F, N, R, F::kIntCodes>(p, q8_bytes, a, s);
   } else {
     p.x_smem = f_bytes <= 48 * 1024;
-    launch_matvec_grid(matvec_kernel<F, N, R, false>, p, p.x_smem ? f_bytes : 0, a, s);
+    launch_matvec_grid<F, N, R, false>(p, p.x_smem ? f_bytes : 0, a, s);
   }
 }
 
