@@ -427,6 +427,7 @@ struct AttnCase {
   int n_head, n_head_kv, hd, window;
   TensorType kv;
   int prefill;  // tokens of the first batch; then single-token steps
+  int hdv = 0;  // value head size when it differs from hd
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttnCase> {};
@@ -437,21 +438,23 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
   std::mt19937 rng(12 + c.n_head + c.hd);
   auto gpu = make_gpu();
   const int n_ctx = 700;
-  const int64_t krow = int64_t(c.n_head_kv) * c.hd;
-  KvLayer gkv = gpu->alloc_kv(n_ctx, krow, krow, c.kv);
+  const int hdv = c.hdv ? c.hdv : c.hd;
+  const int64_t krow = int64_t(c.n_head_kv) * c.hd, vrow = int64_t(c.n_head_kv) * hdv;
+  KvLayer gkv = gpu->alloc_kv(n_ctx, krow, vrow, c.kv);
   const size_t esz = c.kv == TensorType::F32 ? 4 : 2;
-  std::vector<uint8_t> host_kv(static_cast<size_t>(n_ctx * 2 * krow) * esz);
+  std::vector<uint8_t> host_kv(static_cast<size_t>(n_ctx * (krow + vrow)) * esz);
   KvLayer hkv;
   hkv.type = c.kv;
   hkv.n_ctx = n_ctx;
   hkv.k_row = krow;
-  hkv.v_row = krow;
+  hkv.v_row = vrow;
   hkv.k = host_kv.data();
   hkv.v = host_kv.data() + static_cast<size_t>(n_ctx * krow) * esz;
   AttnParams p;
   p.n_head = c.n_head;
   p.n_head_kv = c.n_head_kv;
-  p.head_dim_k = p.head_dim_v = c.hd;
+  p.head_dim_k = c.hd;
+  p.head_dim_v = hdv;
   p.scale = 1.f / std::sqrt(static_cast<float>(c.hd));
   p.window = c.window;
   RopeParams rp;
@@ -464,12 +467,12 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
     for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = past + i;
     begin_batch(*gpu, pos, pos);
     const std::vector<float> q0 = randn(static_cast<size_t>(n) * c.n_head * c.hd, rng), k0 = randn(static_cast<size_t>(n) * krow, rng),
-                             v0 = randn(static_cast<size_t>(n) * krow, rng);
-    DevBuf dq(*gpu, q0), dk(*gpu, k0), dv(*gpu, v0), dout(*gpu, int64_t(n) * c.n_head * c.hd);
+                             v0 = randn(static_cast<size_t>(n) * vrow, rng);
+    DevBuf dq(*gpu, q0), dk(*gpu, k0), dv(*gpu, v0), dout(*gpu, int64_t(n) * c.n_head * hdv);
     gpu->rope(dq.p, n, c.n_head, c.hd, rp);
     gpu->rope(dk.p, n, c.n_head_kv, c.hd, rp);
     gpu->attention(dq.p, dk.p, dv.p, gkv, p, n, dout.p);
-    std::vector<float> q = q0, k = k0, out(static_cast<size_t>(n) * c.n_head * c.hd);
+    std::vector<float> q = q0, k = k0, out(static_cast<size_t>(n) * c.n_head * hdv);
     ref::rope(q.data(), n, c.n_head, c.hd, rp, nullptr, pos.data());
     ref::rope(k.data(), n, c.n_head_kv, c.hd, rp, nullptr, pos.data());
     ref::attention(q.data(), k.data(), v0.data(), hkv, p, n, pos.data(), out.data());
@@ -488,7 +491,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttnCase{14, 2, 64, 0, TensorType::F16, 130},   // group of 7
                                            AttnCase{16, 1, 128, 0, TensorType::F32, 260},  // group of 16, f32 cache
                                            AttnCase{4, 1, 256, 16, TensorType::F16, 40},   // Gemma-like window
-                                           AttnCase{6, 2, 128, 200, TensorType::F16, 500}));
+                                           AttnCase{6, 2, 128, 200, TensorType::F16, 500},
+                                           // key heads past the one-token kernel's 256: prepared, then the general kernel
+                                           AttnCase{8, 2, 320, 0, TensorType::F16, 30, 64},
+                                           AttnCase{4, 2, 32, 0, TensorType::F32, 10, 8}));
 
 // Gemma's per-head q/k norms before RoPE, fused into the head preparation.
 TEST(CudaFusion, QkNormRopeAttentionMatches) {

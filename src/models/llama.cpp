@@ -29,11 +29,12 @@ void forward_llama(Context& c, const Batch& b) {
 
     // Attention: h = norm(x); q, k, v = h W (+ b); rotate q, k; attend; x += att Wo.
     be.rms_norm(x, &w.attn_norm, hp.norm_eps, n, E, s.h);
+    // (Each bias right after its product: a backend that fuses them sees each pair.)
     be.matmul(w.wq, s.h, n, s.q);
-    be.matmul(w.wk, s.h, n, s.k);
-    be.matmul(w.wv, s.h, n, s.v);
     if (w.bq) be.add_bias(s.q, w.bq, n, w.wq.rows);
+    be.matmul(w.wk, s.h, n, s.k);
     if (w.bk) be.add_bias(s.k, w.bk, n, w.wk.rows);
+    be.matmul(w.wv, s.h, n, s.v);
     if (w.bv) be.add_bias(s.v, w.bv, n, w.wv.rows);
     be.rope(s.q, n, hp.n_head, hp.head_dim_k, rp);
     be.rope(s.k, n, hp.n_head_kv, hp.head_dim_k, rp);

@@ -1,4 +1,4 @@
-// Attention over the KV cache, in two launches (one for a decode step):
+// Attention over the KV cache, in two launches:
 //  1. head_prep: per head of q and k, the optional RMSNorm (Gemma's q/k norms)
 //     and RoPE at the token's position (read from device memory, so a captured
 //     decode graph stays valid as positions advance); k and v go to the cache.
@@ -9,13 +9,12 @@
 //     the splits (flash-decoding without a second launch). Positions past the
 //     token's own (causal) or before its window (sliding-window layers) are
 //     never read.
-// For one token with one query head per block, step 1 runs inside step 2
-// (fused_prep): each block prepares its q, and the blocks whose chunk holds
-// the new position prepare its k and v in shared memory (one of them stores
-// them to the cache), so the new key never makes a round trip.
+// A decode step (one token, fused_prep) is one launch of attention_decode.cu
+// instead, which prepares the heads itself; these two launches remain for
+// the head sizes it does not take.
 #include <string>
 
-#include "backends/cuda/device_common.cuh"
+#include "backends/cuda/attention_common.cuh"
 
 namespace jetlm {
 namespace cuda {
@@ -41,15 +40,11 @@ JDEV void prep_head(const float* src, int dim, bool normed, const float* nw, flo
     __syncwarp();
   }
   if (rope) {
-    const int half = ro.n_rot / 2;
-    const float position = static_cast<float>(p) * ro.freq_scale;
-    for (int i = lane; i < half; i += 32) {
-      float theta = position * powf(ro.freq_base, -2.f * static_cast<float>(i) / static_cast<float>(ro.n_rot));
-      if (ro.freq_factors) theta /= ro.freq_factors[i];
+    for (int i = lane; i < ro.n_rot / 2; i += 32) {
       float sn, cs;
-      sincosf(theta, &sn, &cs);
-      const int ia = ro.neox ? i : 2 * i;
-      const int ib = ro.neox ? i + half : 2 * i + 1;
+      sincosf(rope_theta(ro, p, i), &sn, &cs);
+      int ia, ib;
+      rope_pair(ro, i, ia, ib);
       const float x0 = buf[ia], x1 = buf[ib];
       buf[ia] = x0 * cs - x1 * sn;
       buf[ib] = x0 * sn + x1 * cs;
@@ -58,23 +53,15 @@ JDEV void prep_head(const float* src, int dim, bool normed, const float* nw, flo
   }
   if (vec && (normed || rope))
     for (int i = lane; i < dim; i += 32) vec[i] = buf[i];
-  if (dst) {
-    if (f16) {
-      for (int i = lane; i < dim; i += 32) reinterpret_cast<__half*>(dst)[i] = __float2half_rn(buf[i]);
-    } else {
-      for (int i = lane; i < dim; i += 32) reinterpret_cast<float*>(dst)[i] = buf[i];
-    }
-  }
-}
-
-// Cache row of head h at position p.
-JDEV char* kv_row(void* cache, int64_t row, int p, int h, int dim, bool f16) {
-  return static_cast<char*>(cache) + (static_cast<int64_t>(p) * row + static_cast<int64_t>(h) * dim) * (f16 ? 2 : 4);
+  if (dst)
+    for (int i = lane; i < dim; i += 32) kv_put(dst, i, buf[i], f16);
 }
 
 __global__ void head_prep_kernel(const HeadPrepArgs a) {
   extern __shared__ float sh[];
+  KTrace trace(kTrPrep << 24);
   pdl_wait();
+  trace.released();
   const int warp = threadIdx.x >> 5;
   const int t = blockIdx.x;
   const int hmax = a.head_dim > a.head_dim_v ? a.head_dim : a.head_dim_v;
@@ -101,20 +88,6 @@ __global__ void head_prep_kernel(const HeadPrepArgs a) {
   }
 }
 
-JDEV void load_kv8(const __half* p, float* f) {
-  const uint4 u = __ldg(reinterpret_cast<const uint4*>(p));
-  const uint32_t w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    f[2 * i] = h2f(w[i]);
-    f[2 * i + 1] = h2f(w[i] >> 16);
-  }
-}
-JDEV void load_kv8(const float* p, float* f) {
-  const float4 a = __ldg(reinterpret_cast<const float4*>(p)), b = __ldg(reinterpret_cast<const float4*>(p) + 1);
-  f[0] = a.x; f[1] = a.y; f[2] = a.z; f[3] = a.w;
-  f[4] = b.x; f[5] = b.y; f[6] = b.z; f[7] = b.w;
-}
 JDEV float2 load_kv2(const __half* p) {
   const uint32_t w = __ldg(reinterpret_cast<const unsigned int*>(p));
   return make_float2(h2f(w), h2f(w >> 16));
@@ -130,8 +103,9 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   extern __shared__ float4 sh4[];  // float4: the query rows are read as 16-byte vectors
   float* sh = reinterpret_cast<float*>(sh4);
   __shared__ int s_last;
-  __shared__ float s_new;
+  KTrace trace(kTrAttention << 24);
   pdl_wait();
+  trace.released();
   pdl_trigger();  // the next kernel may start on its weights (nothing it reads before its wait is ours)
   // This block takes query heads g0 .. g0 + G - 1 of kv head hk (all of the
   // group, or fewer to give a one-token step more blocks).
@@ -155,35 +129,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   const T* kc = static_cast<const T*>(a.kc);
   const T* vc = static_cast<const T*>(a.vc);
 
-  // Fused preparation (kMaxG == 1, one token): q, and the new token's k and v
-  // in the blocks whose chunk holds p1, prepared into shared memory.
-  float* kn = sh + attn_part_offset(G * hdk) + 2 * kChunk;  // [hdk]
-  float* vn = kn + hdk;                                     // [hdv]
-  const bool fused = kMaxG == 1 && a.fused_prep;
-  const bool has_new = fused && s == (n_chunks - 1) % S;
-  if (fused) {
-    const HeadPrepArgs& h = a.prep;
-    const int qh = hk * group + g0;
-    if (warp == 0)
-      prep_head(h.q + static_cast<int64_t>(qh) * hdk, hdk, h.q_normed, h.q_norm, h.q_eps, h.q_rope, h.rope, p1, qs,
-                nullptr, nullptr, h.kv_f16);
-    const bool writer = has_new && g0 == 0;
-    if (warp == 1 && has_new)
-      prep_head(h.k + static_cast<int64_t>(hk) * hdk, hdk, h.k_normed, h.k_norm, h.k_eps, h.k_rope, h.rope, p1, kn,
-                nullptr, writer ? kv_row(h.kc, h.k_row, p1, hk, hdk, h.kv_f16) : nullptr, h.kv_f16);
-    if (warp == 2 && has_new)
-      prep_head(h.v + static_cast<int64_t>(hk) * hdv, hdv, false, nullptr, 0.f, false, h.rope, p1, vn, nullptr,
-                writer ? kv_row(h.vc, h.v_row, p1, hk, hdv, h.kv_f16) : nullptr, h.kv_f16);
-    __syncthreads();
-    if (has_new && warp == 0) {  // the new token's score, for the thread that meets p1
-      float d = 0.f;
-      for (int e = lane; e < hdk; e += 32) d += qs[e] * kn[e];
-      d = warp_sum(d);
-      if (lane == 0) s_new = d * a.scale;
-    }
-    __syncthreads();
-    for (int i = tid; i < hdk; i += kChunk) qs[i] *= a.scale;
-  } else {
+  {
     const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
     for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
   }
@@ -208,9 +154,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     const int j0 = lo + c * CH;
     const int cn = min(CH, p1 + 1 - j0);
     // Scores: thread tid takes position j0 + tid against every head of the group.
-    if (has_new && j0 + tid == p1) {
-      sc[tid] = s_new;
-    } else if (tid < cn) {
+    if (tid < cn) {
       const T* kr = kc + static_cast<int64_t>(j0 + tid) * a.k_row + static_cast<int64_t>(hk) * hdk;
       float d[kMaxG];
 #pragma unroll
@@ -281,8 +225,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
 #pragma unroll 8
     for (int j = ps; j < cn; j += PS) {
       float2 vv;
-      if (has_new && j0 + j == p1) vv = make_float2(vn[2 * dp], vn[2 * dp + 1]);
-      else vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
+      vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
 #pragma unroll
       for (int k = 0; k < kMaxG; ++k) {
         const int h = ha + k * TPR;
@@ -296,6 +239,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     __syncthreads();
   }
 
+  trace.mark(1);
   if (PS > 1) {
     // Sum the position slices.
     float2* part = reinterpret_cast<float2*>(sh + attn_part_offset(G * hdk));  // [PS][DP]
@@ -346,6 +290,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     s_last = prev == S - 1;
   }
   __syncthreads();
+  trace.mark(2);
   if (!s_last) return;
   __threadfence();
   const int ns = min(S, n_chunks);
@@ -373,7 +318,7 @@ template <int kMaxG>
 void run_attention(const AttnArgs& a, cudaStream_t s) {
   const int G = a.heads_per_block;
   // kMaxG == 1: the position slices' sums (2 * kChunk floats) follow.
-  const size_t smem = (kMaxG == 1 ? attn_part_offset(G * a.head_dim_k) + 2 * kChunk + a.head_dim_k + a.head_dim_v
+  const size_t smem = (kMaxG == 1 ? attn_part_offset(G * a.head_dim_k) + 2 * kChunk
                                   : static_cast<size_t>(G) * a.head_dim_k + kMaxG * kChunk + 3 * kMaxG) * sizeof(float);
   const dim3 grid(a.n_splits, a.n_head / G, a.n);
   if (a.kv_f16) launch_kernel(attention_kernel<kMaxG, __half>, grid, dim3(kChunk), smem, s, a);
@@ -405,16 +350,19 @@ int attn_want(int n, int head_blocks, int n_sm) {
 int64_t attn_max_len(int64_t n_ctx, int window) { return window > 0 && window < n_ctx ? window : n_ctx; }
 }  // namespace
 
-int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm) {
+int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int hdk, int hdv) {
   const int64_t max_len = attn_max_len(n_ctx, window);
+  const int rows = n == 1 ? decode_attention_rows(hdk, hdv) : 0;
+  if (rows > 0) return rows;
   const int want = attn_want(n, head_blocks, n_sm);
   int chunk = kChunk;
   while (chunk > 32 && ceil_div(max_len, chunk) < want) chunk /= 2;
   return chunk;
 }
 
-int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm) {
-  const int chunks = ceil_div(attn_max_len(n_ctx, window), attn_chunk(n, head_blocks, n_ctx, window, n_sm));
+int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int hdk, int hdv) {
+  const int chunks = ceil_div(attn_max_len(n_ctx, window), attn_chunk(n, head_blocks, n_ctx, window, n_sm, hdk, hdv));
+  if (n == 1 && decode_attention_rows(hdk, hdv) > 0) return chunks < 64 ? chunks : 64;
   // At most one split per chunk.
   const int want = attn_want(n, head_blocks, n_sm);
   int sp = want < chunks ? want : chunks;
@@ -443,6 +391,18 @@ void launch_attention(const AttnArgs& a, cudaStream_t s) {
                "fused head preparation needs one token, one head per block and a KV store");
   CUDA_REQUIRE((static_cast<size_t>(G) * a.head_dim_k + 16 * kChunk + 48 + a.head_dim_k + a.head_dim_v) * sizeof(float) <= 48 * 1024,
                "query heads too large for shared memory");
+  if (a.fused_prep) {
+    if (decode_attention_fits(a)) {
+      launch_decode_attention(a, s);
+      return;
+    }
+    // Shapes the one-token kernel does not take: prepare the heads first.
+    launch_head_prep(a.prep, s);
+    AttnArgs b = a;
+    b.fused_prep = false;
+    run_attention<1>(b, s);
+    return;
+  }
   if (G <= 1) run_attention<1>(a, s);
   else if (G <= 2) run_attention<2>(a, s);
   else if (G <= 4) run_attention<4>(a, s);

@@ -23,7 +23,7 @@ bool env_flag(const char* name, bool fallback) {
   return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N' || v[0] == 'f' || v[0] == 'F');
 }
 
-// JETLM_CUDA_MV="split=2,warps=24,items=32,early=1,prefetch=0,int8=0,persist=0": matrix-vector launch
+// JETLM_CUDA_MV="split=2,warps=24,items=32,early=1,prefetch=0,int8=0,persist=0,bps=2": matrix-vector launch
 // tuning for experiments (kernels.h); unknown keys are ignored.
 MatvecTuning matvec_tuning_from_env() {
   MatvecTuning t;
@@ -46,6 +46,7 @@ MatvecTuning matvec_tuning_from_env() {
       else if (k == "prefetch") t.prefetch = x != 0;
       else if (k == "int8") t.int8 = x != 0;
       else if (k == "persist") t.persist = x != 0;
+      else if (k == "bps" && x >= 0) t.blocks_per_sm = x;
     }
     i = e + 1;
   }
@@ -449,7 +450,8 @@ void CudaBackend::attention(const float* q, const float* k, const float* v, KvLa
   op.n = n;
   op.out = out;
   ensure_attention(op);
-  op.splits = attn_splits(n, p.n_head / attn_heads_per_block(n, p.n_head, p.n_head_kv), kv.n_ctx, p.window, n_sm_);
+  op.splits = attn_splits(n, p.n_head / attn_heads_per_block(n, p.n_head, p.n_head_kv), kv.n_ctx, p.window, n_sm_,
+                          p.head_dim_k, p.head_dim_v);
   enqueue(op);
 }
 
@@ -498,7 +500,7 @@ void CudaBackend::ensure_attention(const Op& op) {
   if (p.n_head <= 0 || p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
     fail("attention: ", p.n_head, " heads over ", p.n_head_kv, " kv heads");
   const int blocks = p.n_head / attn_heads_per_block(op.n, p.n_head, p.n_head_kv);
-  const int splits = attn_splits(op.n, blocks, op.kv.n_ctx, p.window, n_sm_);
+  const int splits = attn_splits(op.n, blocks, op.kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
   const size_t work = attn_work_floats(op.n, p.n_head, p.head_dim_v, splits);
   const size_t counters = static_cast<size_t>(op.n) * blocks;
   if (work > attn_work_floats_ || counters > attn_counters_n_) {

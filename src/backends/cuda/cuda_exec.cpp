@@ -2,9 +2,10 @@
 // code always issues together become one launch each (JETLM_CUDA_FUSE=0 turns
 // this off; every fused launch computes what the separate ops would,
 // intermediate buffers included, except where noted):
-//   rms_norm -> matmul x1..3 (same input) [-> add_bias..] [-> glu | -> add]
+//   rms_norm -> (matmul [-> add_bias]) x1..3 (same input) [-> add_bias..] [-> glu | -> add]
 //       one matrix-vector launch (tokens <= 8): norm prologue, every weight,
-//       bias/GLU/residual epilogue;
+//       bias/GLU/residual epilogue (the normalized input is not stored when
+//       no later op reads it before it is overwritten);
 //   [rms_norm q] [rms_norm k] [rope q] [rope k] -> attention
 //       head preparation + KV store, then attention; for one token, one
 //       attention launch that prepares q, k and v itself (the q and k
@@ -12,6 +13,7 @@
 //   rms_norm(y, in place) -> add(x, y)
 //       one post-norm + residual launch (Gemma 3).
 #include <algorithm>
+#include <vector>
 
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/cuda_check.h"
@@ -54,6 +56,32 @@ RopeArgs rope_args(const Op& r) {
 bool same_rope(const Op& x, const Op& y) {
   return x.rope.n_rot == y.rope.n_rot && x.rope.freq_base == y.rope.freq_base &&
          x.rope.freq_scale == y.rope.freq_scale && x.rope.neox == y.rope.neox && x.ff == y.ff;
+}
+
+// Whether the queued ops from `from` on may read [buf, buf + bytes): true
+// unless a norm or matrix product overwrites all of it before any op reads
+// from it (read-modify-write ops count as reads; the end of the queue too,
+// since the caller may read the buffer after the flush).
+bool read_later(const std::vector<Op>& ops, size_t from, const float* buf, size_t bytes) {
+  const char* lo = reinterpret_cast<const char*>(buf);
+  const char* hi = lo + bytes;
+  const auto inside = [&](const void* p) {
+    const char* c = static_cast<const char*>(p);
+    return p && c >= lo && c < hi;
+  };
+  for (size_t j = from; j < ops.size(); ++j) {
+    const Op& o = ops[j];
+    if (inside(o.a) || inside(o.b) || inside(o.c)) return true;
+    if (o.kind == OpKind::AddBias || o.kind == OpKind::Rope || o.kind == OpKind::Scale) {
+      if (inside(o.out)) return true;
+      continue;
+    }
+    if (o.out == buf && o.kind == OpKind::RmsNorm && static_cast<size_t>(o.count * o.dim) * sizeof(float) >= bytes)
+      return false;
+    if (o.out == buf && o.kind == OpKind::Matmul && static_cast<size_t>(o.n) * o.w.rows * sizeof(float) >= bytes)
+      return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -114,14 +142,20 @@ size_t CudaBackend::try_matvec_group(size_t i) {
   const float* input = norm ? norm->a : m0.a;
 
   const Op* mm[3] = {nullptr, nullptr, nullptr};
+  const float* bias[3] = {nullptr, nullptr, nullptr};
   int n_mm = 0;
   while (j < ops_.size() && n_mm < 3 && ops_[j].kind == OpKind::Matmul && ops_[j].a == m0.a && ops_[j].n == n &&
          ops_[j].w.type == m0.w.type && ops_[j].w.cols == cols) {
     const Op& m = ops_[j];
     const size_t ybytes = static_cast<size_t>(n) * m.w.rows * sizeof(float);
     if (!disjoint(m.out, ybytes, m0.a, xbytes) || !disjoint(m.out, ybytes, input, xbytes)) break;
-    mm[n_mm++] = &m;
+    mm[n_mm] = &m;
     ++j;
+    // Its bias, when it comes right after it.
+    if (j < ops_.size() && ops_[j].kind == OpKind::AddBias && ops_[j].out == m.out && ops_[j].n == n &&
+        ops_[j].dim == m.w.rows)
+      bias[n_mm] = ops_[j++].vec;
+    ++n_mm;
   }
   if (n_mm == 0) return 0;
 
@@ -136,6 +170,7 @@ size_t CudaBackend::try_matvec_group(size_t i) {
     a.seg[k].w = mm[k]->w.data;
     a.seg[k].y = mm[k]->out;
     a.seg[k].rows = static_cast<int>(mm[k]->w.rows);
+    a.seg[k].bias = bias[k];
   }
   if (norm) {
     a.norm = true;
@@ -169,6 +204,8 @@ size_t CudaBackend::try_matvec_group(size_t i) {
       }
     }
   }
+  // The normalized input is stored only when something reads it later.
+  if (a.norm_out && !read_later(ops_, j, a.norm_out, xbytes)) a.norm_out = nullptr;
   launch_matvec(a, stream_);
   return j - i;
 }
@@ -282,7 +319,7 @@ void CudaBackend::run_attention(const Op* qn, const Op* kn, const Op* qr, const 
   a.out = at.out;
   a.heads_per_block = hpb;
   a.n_splits = at.splits;
-  a.chunk = attn_chunk(at.n, p.n_head / hpb, kv.n_ctx, p.window, n_sm_);
+  a.chunk = attn_chunk(at.n, p.n_head / hpb, kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
   a.fused_prep = fused;
   if (fused) {
     a.prep = h;

@@ -10,6 +10,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/trace.cuh"
 
 #define JDEV __device__ __forceinline__
 // For the few helpers the launchers call on the host too (grid sizes).

@@ -40,7 +40,9 @@ __global__ void __launch_bounds__(kRowThreads) row_norm_kernel(const float* x, c
     const int i = tid + k * kRowThreads;
     wv[k] = w && i < dim ? __ldg(w + i) : 1.f;
   }
+  KTrace trace(kTrNorm << 24 | (res ? 1u : 0u));
   pdl_wait();
+  trace.released();
   pdl_trigger();
   const int64_t off = static_cast<int64_t>(blockIdx.x) * dim;
   const float* xr = x + off;

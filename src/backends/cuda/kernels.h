@@ -40,6 +40,7 @@ struct MatvecTuning {
   int prefetch = 1;       // L2 prefetch of a warp's later weights before the wait
   int int8 = 1;           // quantized weights: int8 activations and dp4a (sm_61+)
   int persist = 1;        // grid of what the GPU holds at once, blocks looping over row groups
+  int blocks_per_sm = 0;  // ... at most this many blocks per multiprocessor (0: as many as fit)
 };
 void set_matvec_tuning(const MatvecTuning& t);
 const MatvecTuning& matvec_tuning();
@@ -158,11 +159,13 @@ struct AttnArgs {
 int attn_heads_per_block(int n, int n_head, int n_head_kv);
 // Splits for a launch: a function of the shapes and the context only (not of
 // the positions), so that a captured decode graph stays valid as tokens advance.
-// head_blocks: n_head / heads_per_block.
-int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm);
-// Positions per chunk for the same launch: 128, or down to 32 when a short
+// head_blocks: n_head / heads_per_block; hdk, hdv: head sizes.
+int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int hdk, int hdv);
+// Positions per chunk for the same launch. One token: what a block of the
+// decode kernel loads at once (32-128 by head size), so that short contexts
+// need no second pass and no split; else 128, or down to 32 when a short
 // context would otherwise leave too few blocks.
-int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm);
+int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int hdk, int hdv);
 size_t attn_work_floats(int n, int n_head, int head_dim_v, int n_splits);
 void launch_attention(const AttnArgs& a, cudaStream_t s);
 

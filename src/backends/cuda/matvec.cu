@@ -1,5 +1,7 @@
 // launch_matvec: checks the arguments, then hands them to the family's kernels.
 // Also the format table of the CUDA kernels and the process-wide PDL switch.
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "backends/cuda/matvec.cuh"
@@ -25,7 +27,39 @@ void set_pdl(bool on) { g_pdl = on; }
 void kernels_init() {
   (void)sm_count();
   (void)has_dp4a();
+#ifdef JETLM_CUDA_TRACE
+  trace_enable_dump();
+#endif
 }
+
+#ifdef JETLM_CUDA_TRACE
+namespace {
+std::vector<TraceReader>& trace_readers() {
+  static std::vector<TraceReader> r;
+  return r;
+}
+void trace_dump() {
+  const char* path = std::getenv("JETLM_CUDA_TRACE_OUT");
+  std::vector<uint32_t> recs;
+  for (TraceReader r : trace_readers()) r(recs);
+  FILE* f = std::fopen(path, "wb");
+  if (!f) return;
+  std::fwrite(recs.data(), sizeof(uint32_t), recs.size(), f);
+  std::fclose(f);
+}
+}  // namespace
+bool trace_register(TraceReader r) {
+  trace_readers().push_back(r);
+  return true;
+}
+// At exit, after the run (registered once CUDA is up, so it runs before CUDA's own teardown).
+void trace_enable_dump() {
+  static bool done = false;
+  if (done || !std::getenv("JETLM_CUDA_TRACE_OUT")) return;
+  done = true;
+  std::atexit(trace_dump);
+}
+#endif
 bool pdl_enabled() { return g_pdl; }
 void set_matvec_tuning(const MatvecTuning& t) { g_tuning = t; }
 const MatvecTuning& matvec_tuning() { return g_tuning; }

@@ -298,6 +298,7 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
   if (Q8) return;  // never launched without dp4a (see run_matvec_n): nothing to compile
 #endif
+  KTrace trace(kTrMatvec << 24 | static_cast<uint32_t>(a.type) << 16 | static_cast<uint32_t>(min(a.seg[0].rows / 16, 0xFFFF)));
   __shared__ float s_red[kMvWarps][N];
   __shared__ float s_inv[N];
   __shared__ float s_part[kMvWarps][R * N];
@@ -359,6 +360,7 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
   }
 
   pdl_wait();
+  trace.released();
   if (p.early) pdl_trigger();
 
   if (a.norm || p.x_smem) {
@@ -433,6 +435,7 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
     __syncthreads();
   }
 
+  trace.mark(0);
   // Output (i, t) of a row group belongs to lane i * N + t (R * N <= 32).
   const int oi = lane / N, ot = lane % N;
   const float s_tok = a.norm ? s_inv[ot] : 1.f;
@@ -491,6 +494,7 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
       else float_item<F, N, R>(raw, valid, twi, a, p, xs, stride, scale_x, acc);
     }
 
+    if (first) trace.mark(1);
     if (!p.early && nbg >= p.n_bg) pdl_trigger();
 #pragma unroll
     for (int i = 0; i < R; ++i)
@@ -514,6 +518,7 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
           acc[i][t] = v;
         }
     }
+    if (first) trace.mark(2);
     if (!owner) continue;
     float v0 = 0.f, v1 = 0.f;
 #pragma unroll
@@ -577,7 +582,9 @@ template <class F, int N, int R, bool Q8>
 void launch_matvec_grid(const MatvecPlan& p, size_t smem, const MatvecArgs& a, cudaStream_t s) {
   int grid = p.n_bg;
   if (matvec_tuning().persist) {
-    const int most = matvec_blocks_per_sm<F, N, R, Q8>(smem) * sm_count();
+    int bps = matvec_blocks_per_sm<F, N, R, Q8>(smem);
+    if (matvec_tuning().blocks_per_sm > 0 && matvec_tuning().blocks_per_sm < bps) bps = matvec_tuning().blocks_per_sm;
+    const int most = bps * sm_count();
     if (grid > most) grid = most;
   }
   launch_kernel(matvec_kernel<F, N, R, Q8>, dim3(grid), dim3(kMvThreads), smem, s, a, p);

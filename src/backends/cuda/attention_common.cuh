@@ -1,0 +1,77 @@
+// KV-cache access shared by the attention kernels (attention.cu, attention_decode.cu).
+#pragma once
+#include "backends/cuda/device_common.cuh"
+
+namespace jetlm {
+namespace cuda {
+
+// Cache row of head h at position p.
+JDEV char* kv_row(void* cache, int64_t row, int p, int h, int dim, bool f16) {
+  return static_cast<char*>(cache) + (static_cast<int64_t>(p) * row + static_cast<int64_t>(h) * dim) * (f16 ? 2 : 4);
+}
+
+// Stores value i of a cache row.
+JDEV void kv_put(char* row, int i, float v, bool f16) {
+  if (f16) reinterpret_cast<__half*>(row)[i] = __float2half_rn(v);
+  else reinterpret_cast<float*>(row)[i] = v;
+}
+
+// 8 cache values as loaded (one 16-byte load of halves, two of floats), and
+// as floats; a kernel can issue the load early and convert later.
+template <typename T>
+struct KvRaw8;
+template <>
+struct KvRaw8<__half> {
+  uint4 u;
+  JDEV void load(const __half* p) { u = __ldg(reinterpret_cast<const uint4*>(p)); }
+  JDEV void get(float* f) const {
+    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[2 * i] = h2f(w[i]);
+      f[2 * i + 1] = h2f(w[i] >> 16);
+    }
+  }
+};
+template <>
+struct KvRaw8<float> {
+  float4 a, b;
+  JDEV void load(const float* p) {
+    a = __ldg(reinterpret_cast<const float4*>(p));
+    b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+  }
+  JDEV void get(float* f) const {
+    f[0] = a.x; f[1] = a.y; f[2] = a.z; f[3] = a.w;
+    f[4] = b.x; f[5] = b.y; f[6] = b.z; f[7] = b.w;
+  }
+};
+// 8 cache values from a 16-byte (f16) or 32-byte (f32) aligned address.
+template <typename T>
+JDEV void load_kv8(const T* p, float* f) {
+  KvRaw8<T> r;
+  r.load(p);
+  r.get(f);
+}
+
+// RoPE angle of rotation pair i at position p (the CPU reference's formula).
+JDEV float rope_theta(const RopeArgs& ro, int p, int i) {
+  float theta = static_cast<float>(p) * ro.freq_scale *
+                powf(ro.freq_base, -2.f * static_cast<float>(i) / static_cast<float>(ro.n_rot));
+  if (ro.freq_factors) theta /= ro.freq_factors[i];
+  return theta;
+}
+// Indices of rotation pair i: neighbours, or i and i + n_rot/2 (NeoX).
+JDEV void rope_pair(const RopeArgs& ro, int i, int& ia, int& ib) {
+  ia = ro.neox ? i : 2 * i;
+  ib = ro.neox ? i + ro.n_rot / 2 : 2 * i + 1;
+}
+
+// The one-token attention of attention_decode.cu: the positions one block
+// reads in one batch of loads for these head sizes (its chunk), 0 when it does
+// not take them; whether it takes a launch (fused preparation, ...); its launcher.
+int decode_attention_rows(int hdk, int hdv);
+bool decode_attention_fits(const AttnArgs& a);
+void launch_decode_attention(const AttnArgs& a, cudaStream_t s);
+
+}  // namespace cuda
+}  // namespace jetlm
