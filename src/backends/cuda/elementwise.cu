@@ -41,9 +41,15 @@ __global__ void __launch_bounds__(kRowThreads) row_norm_kernel(const float* x, c
     wv[k] = w && i < dim ? __ldg(w + i) : 1.f;
   }
   KTrace trace(kTrNorm << 24 | (res ? 1u : 0u));
+  // A launch of a few rows (a decode step) is too short to hide the next
+  // kernel's weight loads behind its own work: that kernel may start now (it
+  // still waits for this one to complete). Longer launches keep their blocks'
+  // places until after the wait.
+  const bool short_launch = gridDim.x <= 8;
+  if (short_launch) pdl_trigger();
   pdl_wait();
   trace.released();
-  pdl_trigger();
+  if (!short_launch) pdl_trigger();
   const int64_t off = static_cast<int64_t>(blockIdx.x) * dim;
   const float* xr = x + off;
   float* o = out + off;
