@@ -428,6 +428,7 @@ struct AttnCase {
   TensorType kv;
   int prefill;  // tokens of the first batch; then single-token steps
   int hdv = 0;  // value head size when it differs from hd
+  int n_ctx = 700;
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttnCase> {};
@@ -437,7 +438,7 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
   const AttnCase c = GetParam();
   std::mt19937 rng(12 + c.n_head + c.hd);
   auto gpu = make_gpu();
-  const int n_ctx = 700;
+  const int n_ctx = c.n_ctx;
   const int hdv = c.hdv ? c.hdv : c.hd;
   const int64_t krow = int64_t(c.n_head_kv) * c.hd, vrow = int64_t(c.n_head_kv) * hdv;
   KvLayer gkv = gpu->alloc_kv(n_ctx, krow, vrow, c.kv);
@@ -494,7 +495,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttnCase{6, 2, 128, 200, TensorType::F16, 500},
                                            // key heads past the one-token kernel's 256: prepared, then the general kernel
                                            AttnCase{8, 2, 320, 0, TensorType::F16, 30, 64},
-                                           AttnCase{4, 2, 32, 0, TensorType::F32, 10, 8}));
+                                           AttnCase{4, 2, 32, 0, TensorType::F32, 10, 8},
+                                           // short contexts that one larger decode block covers without splits
+                                           AttnCase{4, 2, 128, 0, TensorType::F16, 20, 0, 120},
+                                           AttnCase{4, 1, 256, 0, TensorType::F32, 20, 0, 64}));
 
 // Gemma's per-head q/k norms before RoPE, fused into the head preparation.
 TEST(CudaFusion, QkNormRopeAttentionMatches) {

@@ -352,7 +352,7 @@ int64_t attn_max_len(int64_t n_ctx, int window) { return window > 0 && window < 
 
 int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int hdk, int hdv) {
   const int64_t max_len = attn_max_len(n_ctx, window);
-  const int rows = n == 1 ? decode_attention_rows(hdk, hdv) : 0;
+  const int rows = n == 1 ? decode_attention_rows(hdk, hdv, max_len) : 0;
   if (rows > 0) return rows;
   const int want = attn_want(n, head_blocks, n_sm);
   int chunk = kChunk;
@@ -362,7 +362,7 @@ int attn_chunk(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int 
 
 int attn_splits(int n, int head_blocks, int64_t n_ctx, int window, int n_sm, int hdk, int hdv) {
   const int chunks = ceil_div(attn_max_len(n_ctx, window), attn_chunk(n, head_blocks, n_ctx, window, n_sm, hdk, hdv));
-  if (n == 1 && decode_attention_rows(hdk, hdv) > 0) return chunks < 64 ? chunks : 64;
+  if (n == 1 && decode_attention_rows(hdk, hdv, 1) > 0) return chunks < 64 ? chunks : 64;
   // At most one split per chunk.
   const int want = attn_want(n, head_blocks, n_sm);
   int sp = want < chunks ? want : chunks;

@@ -67,9 +67,10 @@ JDEV void rope_pair(const RopeArgs& ro, int i, int& ia, int& ib) {
 }
 
 // The one-token attention of attention_decode.cu: the positions one block
-// reads in one batch of loads for these head sizes (its chunk), 0 when it does
-// not take them; whether it takes a launch (fused preparation, ...); its launcher.
-int decode_attention_rows(int hdk, int hdv);
+// reads in one batch of loads for these head sizes and a context of at most
+// max_len positions (its chunk), 0 when it does not take the head sizes;
+// whether it takes a launch (fused preparation, ...); its launcher.
+int decode_attention_rows(int hdk, int hdv, int64_t max_len);
 bool decode_attention_fits(const AttnArgs& a);
 void launch_decode_attention(const AttnArgs& a, cudaStream_t s);
 

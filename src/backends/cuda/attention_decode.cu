@@ -1,5 +1,5 @@
 // Attention of one new token (a decode step) with the head preparation fused
-// in: grid (splits, query heads), one query head per block, 128 threads.
+// in: grid (splits, query heads), one query head per block, 256 threads.
 // Every phase uses the whole block, and the cache reads of a phase are issued
 // together before any of them is used, so a step is a few round trips to
 // memory whatever the head size:
@@ -21,8 +21,9 @@ namespace cuda {
 
 namespace {
 
-constexpr int kDecThreads = 128;
-constexpr int kDecWarps = kDecThreads / 32;
+// Threads per block: 128, or 256 where that lets one split cover the context
+// (decode_attention_threads); kDecMaxThreads bounds the shared-memory layout.
+constexpr int kDecMaxThreads = 256;
 constexpr int kDecMaxHead = 256;
 constexpr int kDecMaxChunk = 128;
 constexpr int kDecUnroll = 8;  // cache rows in flight per thread
@@ -34,24 +35,33 @@ JHD int key_lanes(int hdk) {
   return l;
 }
 
-// Shared memory, in floats: q[hdk] k[hdk] v[hdv] sc[kDecMaxChunk] red[2 * kDecWarps] part[kDecThreads / (hdv/8)][hdv].
+// Shared memory, in floats: q[hdk] k[hdk] v[hdv] sc[kDecMaxChunk] red[2 * warps] part[threads / (hdv/8)][hdv].
 struct DecSmem {
   int q, k, v, sc, red, part, total;
 };
-JHD DecSmem dec_smem(int hdk, int hdv) {
+JHD DecSmem dec_smem(int hdk, int hdv, int threads) {
   DecSmem m;
   m.q = 0;
   m.k = m.q + hdk;
   m.v = m.k + hdk;
   m.sc = m.v + hdv;
   m.red = m.sc + kDecMaxChunk;
-  m.part = m.red + 2 * kDecWarps;
-  m.total = m.part + (kDecThreads / (hdv / 8)) * hdv;
+  m.part = m.red + 2 * (threads / 32);
+  m.total = m.part + (threads / (hdv / 8)) * hdv;
   return m;
 }
 
-template <typename T>
+// Positions one block reads in one batch of loads with `threads` threads.
+JHD int dec_rows(int hdk, int hdv, int threads) {
+  const int key_rows = threads / 32 * (32 / key_lanes(hdk)) * kDecUnroll;
+  const int value_rows = threads / (hdv / 8) * kDecUnroll;
+  const int rows = key_rows < value_rows ? key_rows : value_rows;
+  return rows < kDecMaxChunk ? rows : kDecMaxChunk;
+}
+
+template <typename T, int kDecThreads>
 __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const AttnArgs a) {
+  constexpr int kDecWarps = kDecThreads / 32;
   extern __shared__ float4 dsh4[];  // float4: q and k rows are read as 16-byte vectors
   float* sh = reinterpret_cast<float*>(dsh4);
   __shared__ float s_m, s_l, s_alpha;
@@ -59,7 +69,7 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   KTrace trace(kTrAttention << 24 | 2u);
   const HeadPrepArgs& h = a.prep;
   const int hdk = a.head_dim_k, hdv = a.head_dim_v;
-  const DecSmem lay = dec_smem(hdk, hdv);
+  const DecSmem lay = dec_smem(hdk, hdv, kDecThreads);
   float* qs = sh + lay.q;
   float* kn = sh + lay.k;
   float* vn = sh + lay.v;
@@ -108,7 +118,7 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   trace.released();
   pdl_trigger();
 
-  // 1. Head preparation (kDecMaxHead = 2 * kDecThreads values at most).
+  // 1. Head preparation (at most two values of a head per thread).
   float qv[2], kv[2];
   float sq = 0.f, sk = 0.f;
 #pragma unroll
@@ -346,28 +356,35 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
 
 }  // namespace
 
-int decode_attention_rows(int hdk, int hdv) {
+int decode_attention_rows(int hdk, int hdv, int64_t max_len) {
   if (hdk % 8 != 0 || hdk > kDecMaxHead || hdk < 8 || hdv % 8 != 0 || hdv > kDecMaxHead || hdv < 8 ||
       (hdv & (hdv - 1)) != 0)
     return 0;
-  const int key_rows = kDecWarps * (32 / key_lanes(hdk)) * kDecUnroll;
-  const int value_rows = kDecThreads / (hdv / 8) * kDecUnroll;
-  const int rows = key_rows < value_rows ? key_rows : value_rows;
-  return rows < kDecMaxChunk ? rows : kDecMaxChunk;
+  const int small = dec_rows(hdk, hdv, 128), large = dec_rows(hdk, hdv, kDecMaxThreads);
+  // The larger block only where it saves the combine of splits (measured: where
+  // splits remain either way, more blocks of 128 threads are faster).
+  return max_len > small && max_len <= large ? large : small;
 }
 
 bool decode_attention_fits(const AttnArgs& a) {
   const int align = a.kv_f16 ? 8 : 4;  // values per 16 bytes
-  return a.fused_prep && a.n == 1 && a.heads_per_block == 1 && decode_attention_rows(a.head_dim_k, a.head_dim_v) > 0 &&
+  return a.fused_prep && a.n == 1 && a.heads_per_block == 1 && decode_attention_rows(a.head_dim_k, a.head_dim_v, 1) > 0 &&
          a.k_row % align == 0 && a.v_row % align == 0 && a.chunk <= kDecMaxChunk &&
          ((!a.prep.q_rope && !a.prep.k_rope) || a.prep.rope.n_rot <= a.head_dim_k);
 }
 
 void launch_decode_attention(const AttnArgs& a, cudaStream_t s) {
-  const size_t smem = static_cast<size_t>(dec_smem(a.head_dim_k, a.head_dim_v).total) * sizeof(float);
   const dim3 grid(a.n_splits, a.n_head, 1);
-  if (a.kv_f16) launch_kernel(decode_attention_kernel<__half>, grid, dim3(kDecThreads), smem, s, a);
-  else launch_kernel(decode_attention_kernel<float>, grid, dim3(kDecThreads), smem, s, a);
+  const bool large = a.chunk > dec_rows(a.head_dim_k, a.head_dim_v, 128);
+  const int threads = large ? kDecMaxThreads : 128;
+  const size_t smem = static_cast<size_t>(dec_smem(a.head_dim_k, a.head_dim_v, threads).total) * sizeof(float);
+  if (large) {
+    if (a.kv_f16) launch_kernel(decode_attention_kernel<__half, kDecMaxThreads>, grid, dim3(threads), smem, s, a);
+    else launch_kernel(decode_attention_kernel<float, kDecMaxThreads>, grid, dim3(threads), smem, s, a);
+  } else {
+    if (a.kv_f16) launch_kernel(decode_attention_kernel<__half, 128>, grid, dim3(threads), smem, s, a);
+    else launch_kernel(decode_attention_kernel<float, 128>, grid, dim3(threads), smem, s, a);
+  }
 }
 
 }  // namespace cuda
