@@ -1,5 +1,5 @@
 // Attention of one new token (a decode step) with the head preparation fused
-// in: grid (splits, query heads), one query head per block, 256 threads.
+// in: grid (splits, query heads), one query head per block, 128 or 256 threads.
 // Every phase uses the whole block, and the cache reads of a phase are issued
 // together before any of them is used, so a step is a few round trips to
 // memory whatever the head size:
@@ -22,7 +22,7 @@ namespace cuda {
 namespace {
 
 // Threads per block: 128, or 256 where that lets one split cover the context
-// (decode_attention_threads); kDecMaxThreads bounds the shared-memory layout.
+// (decode_attention_rows, launch_decode_attention).
 constexpr int kDecMaxThreads = 256;
 constexpr int kDecMaxHead = 256;
 constexpr int kDecMaxChunk = 128;
