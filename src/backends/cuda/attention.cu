@@ -129,10 +129,8 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   const T* kc = static_cast<const T*>(a.kc);
   const T* vc = static_cast<const T*>(a.vc);
 
-  {
-    const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
-    for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
-  }
+  const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
+  for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
   if (tid < kMaxG) {
     m_run[tid] = -INFINITY;
     l_run[tid] = 0.f;
@@ -224,8 +222,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     // otherwise one dependent load per position.
 #pragma unroll 8
     for (int j = ps; j < cn; j += PS) {
-      float2 vv;
-      vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
+      const float2 vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
 #pragma unroll
       for (int k = 0; k < kMaxG; ++k) {
         const int h = ha + k * TPR;
