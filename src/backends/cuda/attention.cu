@@ -296,17 +296,9 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     const int h = hs + k * TPR;
     if (h >= G) continue;
     const int64_t base = (head0 + h) * S;
-    float M = -INFINITY;
-    for (int i = 0; i < ns; ++i) M = fmaxf(M, __ldcg(pml + (base + i) * 2));
-    float L = 0.f, ox = 0.f, oy = 0.f;
-    for (int i = 0; i < ns; ++i) {
-      const float w = __expf(__ldcg(pml + (base + i) * 2) - M);
-      L += __ldcg(pml + (base + i) * 2 + 1) * w;
-      const float2 o = __ldcg(reinterpret_cast<const float2*>(po + (base + i) * hdv + 2 * dp));
-      ox += o.x * w;
-      oy += o.y * w;
-    }
-    *reinterpret_cast<float2*>(a.out + (head0 + h) * hdv + 2 * dp) = make_float2(ox / L, oy / L);
+    float o[2];
+    combine_splits<2>(po + base * hdv, pml + base * 2, ns, hdv, 2 * dp, o);
+    *reinterpret_cast<float2*>(a.out + (head0 + h) * hdv + 2 * dp) = make_float2(o[0], o[1]);
   }
   if (tid == 0) a.counters[static_cast<int64_t>(t) * gridDim.y + blockIdx.y] = 0;
 }

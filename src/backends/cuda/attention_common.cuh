@@ -53,6 +53,27 @@ JDEV void load_kv8(const T* p, float* f) {
   r.get(f);
 }
 
+// Flash-decoding combine, for the last block of a head to finish: values
+// d .. d + W - 1 of the head's output from its ns published splits (partial
+// sums po[i][hdv], running max and sum pml[i][2]), each split rescaled to the
+// common max. The loads bypass L1: other blocks wrote them.
+template <int W>
+JDEV void combine_splits(const float* po, const float* pml, int ns, int hdv, int d, float (&out)[W]) {
+  float M = -INFINITY;
+  for (int i = 0; i < ns; ++i) M = fmaxf(M, __ldcg(pml + 2 * i));
+  float L = 0.f;
+#pragma unroll
+  for (int w = 0; w < W; ++w) out[w] = 0.f;
+  for (int i = 0; i < ns; ++i) {
+    const float wt = __expf(__ldcg(pml + 2 * i) - M);
+    L += __ldcg(pml + 2 * i + 1) * wt;
+#pragma unroll
+    for (int w = 0; w < W; ++w) out[w] += __ldcg(po + static_cast<int64_t>(i) * hdv + d + w) * wt;
+  }
+#pragma unroll
+  for (int w = 0; w < W; ++w) out[w] /= L;
+}
+
 // RoPE angle of rotation pair i at position p (the CPU reference's formula).
 JDEV float rope_theta(const RopeArgs& ro, int p, int i) {
   float theta = static_cast<float>(p) * ro.freq_scale *

@@ -333,23 +333,14 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   if (!s_last) return;
   __threadfence();
   const int ns = min(S, n_chunks);
-  float M = -INFINITY;
-  for (int i = 0; i < ns; ++i) M = fmaxf(M, __ldcg(pml + (base + i) * 2));
-  float Lsum = 0.f;
-  float out[2] = {0.f, 0.f};
-  for (int i = 0; i < ns; ++i) {
-    const float w = __expf(__ldcg(pml + (base + i) * 2) - M);
-    Lsum += __ldcg(pml + (base + i) * 2 + 1) * w;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int d = tid + r * kDecThreads;
-      if (d < hdv) out[r] += __ldcg(po + (base + i) * hdv + d) * w;
-    }
-  }
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int d = tid + r * kDecThreads;
-    if (d < hdv) a.out[head * hdv + d] = out[r] / Lsum;
+    if (d < hdv) {
+      float v[1];
+      combine_splits<1>(po + base * hdv, pml + base * 2, ns, hdv, d, v);
+      a.out[head * hdv + d] = v[0];
+    }
   }
   if (tid == 0) a.counters[hq] = 0;
 }
