@@ -462,8 +462,11 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
   rp.n_rot = c.hd;
   rp.neox = true;
   int past = 0;
-  std::vector<int> steps = {c.prefill, 1, 1, 8, 1, 3};
+  // Ends with a second prompt batch after the single steps (a chunked prompt; tokens past n_ctx dropped).
+  std::vector<int> steps = {c.prefill, 1, 1, 8, 1, 3, 37};
   for (int n : steps) {
+    n = std::min(n, n_ctx - past);
+    if (n <= 0) break;
     std::vector<int32_t> pos(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = past + i;
     begin_batch(*gpu, pos, pos);
@@ -498,7 +501,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttnCase{4, 2, 32, 0, TensorType::F32, 10, 8},
                                            // short contexts that one larger decode block covers without splits
                                            AttnCase{4, 2, 128, 0, TensorType::F16, 20, 0, 120},
-                                           AttnCase{4, 1, 256, 0, TensorType::F32, 20, 0, 64}));
+                                           AttnCase{4, 1, 256, 0, TensorType::F32, 20, 0, 64},
+                                           // prompt tiles of 64 tokens (enough blocks), and a window with a float cache
+                                           AttnCase{32, 4, 64, 0, TensorType::F16, 600},
+                                           AttnCase{32, 8, 64, 50, TensorType::F32, 300}));
 
 // Gemma's per-head q/k norms before RoPE, fused into the head preparation.
 TEST(CudaFusion, QkNormRopeAttentionMatches) {
@@ -637,15 +643,19 @@ double golden_bound(const std::string& name) {
 
 // Offload modes, run in-process through Context (what `jetlm eval -ngl N
 // [--unified] [--incremental]` does), so this binary needs no CLI beside it.
+// chunk: tokens per decode call (0: all at once). Chunks of 40 make two
+// batches of one shape: the second replays the first one's captured graph.
 struct GpuMode {
   const char* name;
   int ngl;
-  bool unified, incremental;
+  bool unified;
+  int chunk;
 };
 const GpuMode kGpuModes[] = {
-    {"full_batch", 99, false, false},       {"full_incremental", 99, false, true},
-    {"partial_batch", 1, false, false},     {"partial_incremental", 2, false, true},
-    {"unified_batch", 99, true, false},     {"unified_incremental", 99, true, true},
+    {"full_batch", 99, false, 0},       {"full_incremental", 99, false, 1},
+    {"partial_batch", 1, false, 0},     {"partial_incremental", 2, false, 1},
+    {"unified_batch", 99, true, 0},     {"unified_incremental", 99, true, 1},
+    {"full_chunked", 99, false, 40},
 };
 
 class GpuGoldens : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
@@ -665,10 +675,10 @@ TEST_P(GpuGoldens, LogitsMatchExact) {
   Context ctx(*model, co);
   const size_t V = static_cast<size_t>(model->hparams().n_vocab);
   std::vector<float> logits(ids.size() * V);
-  if (mode.incremental) {
-    for (size_t i = 0; i < ids.size(); ++i) ctx.decode(&ids[i], 1, false, logits.data() + i * V);
-  } else {
-    ctx.decode(ids.data(), static_cast<int>(ids.size()), true, logits.data());
+  const size_t chunk = mode.chunk ? static_cast<size_t>(mode.chunk) : ids.size();
+  for (size_t i = 0; i < ids.size(); i += chunk) {
+    const int n = static_cast<int>(std::min(chunk, ids.size() - i));
+    ctx.decode(&ids[i], n, n > 1, logits.data() + i * V);
   }
   const double e = rel_l2(logits, read_f32_file(data_path("golden/" + name + ".exact.f32")));
   EXPECT_LE(e, golden_bound(name)) << name << " " << mode.name << " on " << ctx.backend_summary();
@@ -682,7 +692,7 @@ std::string golden_case(const ::testing::TestParamInfo<GpuGoldens::ParamType>& i
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFixtures, GpuGoldens,
-                         ::testing::Combine(::testing::ValuesIn(golden_names()), ::testing::Range(0, 6)), golden_case);
+                         ::testing::Combine(::testing::ValuesIn(golden_names()), ::testing::Range(0, 7)), golden_case);
 
 TEST(CudaErrors, NoGpuOrBadDeviceIsAClearError) {
   if (gpu_available()) {

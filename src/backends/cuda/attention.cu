@@ -10,8 +10,9 @@
 //     token's own (causal) or before its window (sliding-window layers) are
 //     never read.
 // A decode step (one token, fused_prep) is one launch of attention_decode.cu
-// instead, which prepares the heads itself; these two launches remain for
-// the head sizes it does not take.
+// instead, which prepares the heads itself, and a prompt (more than 8 tokens)
+// takes the tiled kernel of attention_prompt.cu; this kernel remains for a few
+// tokens and for the head sizes the other two do not take.
 #include <string>
 
 #include "backends/cuda/attention_common.cuh"
@@ -390,6 +391,10 @@ void launch_attention(const AttnArgs& a, cudaStream_t s) {
     AttnArgs b = a;
     b.fused_prep = false;
     run_attention<1>(b, s);
+    return;
+  }
+  if (prompt_attention_fits(a)) {
+    launch_prompt_attention(a, s);
     return;
   }
   if (G <= 1) run_attention<1>(a, s);

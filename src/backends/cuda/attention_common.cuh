@@ -24,6 +24,7 @@ template <>
 struct KvRaw8<__half> {
   uint4 u;
   JDEV void load(const __half* p) { u = __ldg(reinterpret_cast<const uint4*>(p)); }
+  JDEV void clear() { u = make_uint4(0u, 0u, 0u, 0u); }
   JDEV void get(float* f) const {
     const uint32_t w[4] = {u.x, u.y, u.z, u.w};
 #pragma unroll
@@ -40,6 +41,7 @@ struct KvRaw8<float> {
     a = __ldg(reinterpret_cast<const float4*>(p));
     b = __ldg(reinterpret_cast<const float4*>(p) + 1);
   }
+  JDEV void clear() { a = b = make_float4(0.f, 0.f, 0.f, 0.f); }
   JDEV void get(float* f) const {
     f[0] = a.x; f[1] = a.y; f[2] = a.z; f[3] = a.w;
     f[4] = b.x; f[5] = b.y; f[6] = b.z; f[7] = b.w;
@@ -94,6 +96,10 @@ JDEV void rope_pair(const RopeArgs& ro, int i, int& ia, int& ib) {
 int decode_attention_rows(int hdk, int hdv, int64_t max_len);
 bool decode_attention_fits(const AttnArgs& a);
 void launch_decode_attention(const AttnArgs& a, cudaStream_t s);
+// The tiled attention of attention_prompt.cu for more than 8 query tokens:
+// whether it takes the launch (head sizes), and its launcher.
+bool prompt_attention_fits(const AttnArgs& a);
+void launch_prompt_attention(const AttnArgs& a, cudaStream_t s);
 
 }  // namespace cuda
 }  // namespace jetlm

@@ -109,10 +109,16 @@ CudaBackend::~CudaBackend() {
   if (stats_) {
     std::fprintf(stderr,
                  "jetlm %s: %d flushes; %d graphs captured (%.2f ms host each); %d graph launches, %.1f us of GPU each "
-                 "(%d timed); PDL %s\n",
+                 "(%d timed); %lld ops launched directly in %.1f ms of host time; PDL %s\n",
                  name_.c_str(), flushes_, graphs_captured_, graphs_captured_ ? capture_ms_ / graphs_captured_ : 0.0,
                  graph_launches_, graph_timed_ ? 1000.0 * graph_gpu_ms_ / graph_timed_ : 0.0, graph_timed_,
-                 pdl_enabled() ? "on" : "off");
+                 static_cast<long long>(direct_ops_), direct_ms_, pdl_enabled() ? "on" : "off");
+    static const char* const kKinds[] = {"embed", "rms_norm", "matmul", "add_bias", "rope", "attention", "glu", "add", "scale", "copy"};
+    std::fprintf(stderr, "jetlm %s: host us per launch:", name_.c_str());
+    for (int k = 0; k < 10; ++k)
+      if (op_host_[k].count) std::fprintf(stderr, " %s %.1f (%lld)", kKinds[k], 1000.0 * op_host_[k].ms / op_host_[k].count,
+                                          static_cast<long long>(op_host_[k].count));
+    std::fprintf(stderr, "\n");
     cudaEventDestroy(ev_start_);
     cudaEventDestroy(ev_stop_);
   }
@@ -366,12 +372,15 @@ void CudaBackend::flush() {
     }
     ++graph_launches_;
   } else {
+    const auto t0 = std::chrono::steady_clock::now();
     try {
       run_ops();
     } catch (...) {
       ops_.clear();
       throw;
     }
+    direct_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    direct_ops_ += static_cast<int64_t>(ops_.size());
   }
   ops_.clear();
 }

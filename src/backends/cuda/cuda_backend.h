@@ -133,6 +133,13 @@ class CudaBackend : public Backend {
   bool stats_ = false;
   int flushes_ = 0;
   double capture_ms_ = 0;      // host time capturing and instantiating graphs
+  double direct_ms_ = 0;       // host time launching the ops of flushes that are not graphs
+  int64_t direct_ops_ = 0;
+  struct OpHostTime {
+    double ms = 0;
+    int64_t count = 0;
+  };
+  OpHostTime op_host_[10];     // host time of each launch (captured or not) by the kind of its first op
   double graph_gpu_ms_ = 0;    // device time of timed graph launches
   int graph_timed_ = 0;
   bool graph_timing_pending_ = false;
@@ -150,6 +157,11 @@ class CudaBackend : public Backend {
   size_t gemm_w_bytes_ = 0;
   void* gemm_x_ = nullptr;
   size_t gemm_x_bytes_ = 0;
+  // The float32 activations gemm_x_ holds in float16 (products of one input
+  // convert it once): cleared by every op other than a product, and by a
+  // product that writes over them.
+  const float* gemm_x_src_ = nullptr;
+  int64_t gemm_x_count_ = 0;
 };
 
 std::unique_ptr<Backend> make_cuda_backend(const GpuOptions& opts);

@@ -13,6 +13,7 @@
 //   rms_norm(y, in place) -> add(x, y)
 //       one post-norm + residual launch (Gemma 3).
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include "backends/cuda/cuda_backend.h"
@@ -112,7 +113,10 @@ void CudaBackend::ensure_gemm(int n, int64_t cols, int64_t rows, TensorType type
 }
 
 void CudaBackend::run_ops() {
+  gemm_x_src_ = nullptr;
+  auto t_op = std::chrono::steady_clock::now();
   for (size_t i = 0; i < ops_.size();) {
+    if (ops_[i].kind != OpKind::Matmul) gemm_x_src_ = nullptr;
     size_t used = 0;
     if (fuse_) {
       used = try_matvec_group(i);
@@ -122,6 +126,13 @@ void CudaBackend::run_ops() {
     if (!used) {
       run_single(ops_[i]);
       used = 1;
+    }
+    if (stats_) {
+      const auto now = std::chrono::steady_clock::now();
+      OpHostTime& h = op_host_[static_cast<int>(ops_[i].kind)];
+      h.ms += std::chrono::duration<double, std::milli>(now - t_op).count();
+      h.count += 1;
+      t_op = now;
     }
     i += used;
   }
@@ -356,7 +367,14 @@ void CudaBackend::run_matmul(const Weight& w, const float* x, int n, float* y) {
              static_cast<int>(rows));
     return;
   }
-  launch_f32_to_f16(x, int64_t(n) * cols, gemm_x_, stream_);
+  const int64_t xcount = int64_t(n) * cols;
+  if (x != gemm_x_src_ || xcount != gemm_x_count_) {
+    launch_f32_to_f16(x, xcount, gemm_x_, stream_);
+    gemm_x_src_ = x;
+    gemm_x_count_ = xcount;
+  }
+  if (!disjoint(y, static_cast<size_t>(n) * rows * sizeof(float), x, static_cast<size_t>(xcount) * sizeof(float)))
+    gemm_x_src_ = nullptr;
   if (w.type == TensorType::F16) {
     gemm_f16(blas_, w.data, gemm_x_, y, static_cast<int>(rows), n, static_cast<int>(cols), static_cast<int>(rows));
     return;

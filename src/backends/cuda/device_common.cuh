@@ -133,5 +133,22 @@ JDEV float act_apply(int act, float x) { return act == 1 ? act_silu(x) : act_gel
 
 inline int ceil_div(int64_t a, int64_t b) { return static_cast<int>((a + b - 1) / b); }
 
+// Multiprocessors of the current device, and whether it has dp4a (sm_61+);
+// asked once, before any graph capture: see kernels_init.
+inline int device_attr(cudaDeviceAttr what) {
+  int dev = 0, v = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&v, what, dev));
+  return v;
+}
+inline int sm_count() {
+  static const int n = device_attr(cudaDevAttrMultiProcessorCount);
+  return n;
+}
+inline bool has_dp4a() {
+  static const int cc = 10 * device_attr(cudaDevAttrComputeCapabilityMajor) + device_attr(cudaDevAttrComputeCapabilityMinor);
+  return cc >= 61;
+}
+
 }  // namespace cuda
 }  // namespace jetlm

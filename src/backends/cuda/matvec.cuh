@@ -543,23 +543,6 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
   }
 }
 
-// Multiprocessors of the current device, and whether it has dp4a (sm_61+);
-// asked once, before any graph capture: see kernels_init.
-inline int device_attr(cudaDeviceAttr what) {
-  int dev = 0, v = 0;
-  CUDA_CHECK(cudaGetDevice(&dev));
-  CUDA_CHECK(cudaDeviceGetAttribute(&v, what, dev));
-  return v;
-}
-inline int sm_count() {
-  static const int n = device_attr(cudaDevAttrMultiProcessorCount);
-  return n;
-}
-inline bool has_dp4a() {
-  static const int cc = 10 * device_attr(cudaDevAttrComputeCapabilityMajor) + device_attr(cudaDevAttrComputeCapabilityMinor);
-  return cc >= 61;
-}
-
 // Blocks of one matrix-vector kernel that a multiprocessor holds with `smem`
 // bytes of staging: asked once per kernel and 4 KB step of shared memory
 // (rounded up), not on every launch.
