@@ -103,7 +103,6 @@ template <int kMaxG, typename T>
 __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   extern __shared__ float4 sh4[];  // float4: the query rows are read as 16-byte vectors
   float* sh = reinterpret_cast<float*>(sh4);
-  __shared__ int s_last;
   KTrace trace(kTrAttention << 24);
   pdl_wait();
   trace.released();
@@ -281,16 +280,9 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
       }
     }
   }
-  __threadfence();
-  __syncthreads();
-  if (tid == 0) {
-    const int prev = atomicAdd(a.counters + static_cast<int64_t>(t) * gridDim.y + blockIdx.y, 1);
-    s_last = prev == S - 1;
-  }
-  __syncthreads();
+  const bool last = last_split_arrived(a.counters + static_cast<int64_t>(t) * gridDim.y + blockIdx.y, S);
   trace.mark(2);
-  if (!s_last) return;
-  __threadfence();
+  if (!last) return;
   const int ns = min(S, n_chunks);
 #pragma unroll
   for (int k = 0; k < kMaxG; ++k) {

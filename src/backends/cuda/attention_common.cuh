@@ -55,6 +55,20 @@ JDEV void load_kv8(const T* p, float* f) {
   r.get(f);
 }
 
+// Flash-decoding arrival, after a block has written its split's partial
+// results: whether it is the last of the S splits counted at `counter`, and
+// so the one to combine them (the others' writes are then visible to it).
+JDEV bool last_split_arrived(int* counter, int S) {
+  __shared__ int s_last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) s_last = atomicAdd(counter, 1) == S - 1;
+  __syncthreads();
+  const bool last = s_last != 0;
+  if (last) __threadfence();
+  return last;
+}
+
 // Flash-decoding combine, for the last block of a head to finish: values
 // d .. d + W - 1 of the head's output from its ns published splits (partial
 // sums po[i][hdv], running max and sum pml[i][2]), each split rescaled to the

@@ -65,7 +65,6 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   extern __shared__ float4 dsh4[];  // float4: q and k rows are read as 16-byte vectors
   float* sh = reinterpret_cast<float*>(dsh4);
   __shared__ float s_m, s_l, s_alpha;
-  __shared__ int s_last;
   KTrace trace(kTrAttention << 24 | 2u);
   const HeadPrepArgs& h = a.prep;
   const int hdk = a.head_dim_k, hdv = a.head_dim_v;
@@ -325,13 +324,9 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
       pml[(base + s) * 2 + 1] = s_l;
     }
   }
-  __threadfence();
-  __syncthreads();
-  if (tid == 0) s_last = atomicAdd(a.counters + hq, 1) == S - 1;
-  __syncthreads();
+  const bool last = last_split_arrived(a.counters + hq, S);
   trace.mark(2);
-  if (!s_last) return;
-  __threadfence();
+  if (!last) return;
   const int ns = min(S, n_chunks);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
