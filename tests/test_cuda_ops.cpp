@@ -194,7 +194,8 @@ void check_matmul(TensorType type, bool int8) {
   auto gpu = make_gpu();
 #ifdef JETLM_HAVE_CUDA
   // After make_gpu(): the backend sets the tuning from the environment.
-  cuda::MatvecTuning tuning = cuda::matvec_tuning();
+  const cuda::MatvecTuning saved = cuda::matvec_tuning();
+  cuda::MatvecTuning tuning = saved;
   tuning.int8 = int8 ? 1 : 0;
   cuda::set_matvec_tuning(tuning);
 #endif
@@ -221,8 +222,27 @@ void check_matmul(TensorType type, bool int8) {
     }
   }
 #ifdef JETLM_HAVE_CUDA
-  tuning.int8 = 1;
-  cuda::set_matvec_tuning(tuning);
+  // The long row once more with every split of it over the warps of a block.
+  const int64_t cols = odd_cols(type, 2), rows = 67;
+  HostTensor w(type, rows, cols, rng);
+  const Weight gw = gpu->load_weight(w.t);
+  for (int split : {1, 2, 3, 4, 6, 12}) {
+    tuning.split = split;
+    cuda::set_matvec_tuning(tuning);
+    for (int n : {1, 3}) {
+      const std::vector<int32_t> pos(static_cast<size_t>(n), 0), ids(static_cast<size_t>(n), 0);
+      begin_batch(*gpu, pos, ids);
+      const std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
+      std::vector<float> ref(static_cast<size_t>(n * rows));
+      ref::matmul(w.host_weight(), x.data(), n, ref.data());
+      DevBuf dx(*gpu, x), dy(*gpu, int64_t(n) * rows);
+      gpu->matmul(gw, dx.p, n, dy.p);
+      const bool is_float = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+      EXPECT_LE(nmse(dy.get(), ref), is_float || !int8 ? kFloatBound : kInt8Bound)
+          << type_name(type) << " cols " << cols << " n " << n << " split " << split;
+    }
+  }
+  cuda::set_matvec_tuning(saved);
 #endif
 }
 

@@ -39,9 +39,9 @@ MatvecTuning matvec_tuning_from_env() {
     if (eq != std::string::npos) {
       const std::string k = kv.substr(0, eq);
       const int x = std::atoi(kv.c_str() + eq + 1);
-      if (k == "split" && x >= 1) t.max_split = x;
+      if (k == "split" && x >= 0) t.split = x;
       else if (k == "warps" && x >= 1) t.warps_per_sm = x;
-      else if (k == "items" && x >= 1) t.min_items = x;
+      else if (k == "scost" && x >= 0) t.split_cost = x;
       else if (k == "early") t.early_trigger = x != 0;
       else if (k == "prefetch") t.prefetch = x != 0;
       else if (k == "int8") t.int8 = x != 0;

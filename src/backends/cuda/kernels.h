@@ -33,9 +33,9 @@ void kernels_init();
 // How the matrix-vector launches are cut. The defaults are the measured best
 // (docs/benchmarks.md); JETLM_CUDA_MV overrides them for experiments.
 struct MatvecTuning {
-  int max_split = 8;      // most warps sharing one row group
-  int warps_per_sm = 24;  // split rows while a launch has fewer warps than this per multiprocessor
-  int min_items = 32;     // ... and every warp keeps at least this many work items of a row
+  int split = 0;          // warps sharing one row group (0: chosen per launch; else a divisor of 12)
+  int warps_per_sm = 24;  // warps a multiprocessor holds at once, for choosing the split
+  int split_cost = 1;     // cross-warp reduction of a split row, in half passes over a slice
   int early_trigger = 1;  // PDL: let the next kernel start right after the wait
   int prefetch = 1;       // L2 prefetch of a warp's later weights before the wait
   int int8 = 1;           // quantized weights: int8 activations and dp4a (sm_61+)

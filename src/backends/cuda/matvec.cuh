@@ -74,8 +74,11 @@ JDEV int dot_s8x4(uint32_t a, uint32_t b, int c) {
 }
 
 // Warps per block: a block stages the activations once for all its rows, so
-// more rows per block means less staging traffic from L2.
-constexpr int kMvWarps = 8;
+// more rows per block means less staging traffic from L2; 12 (two blocks per
+// multiprocessor) lets a long row be split over 2, 3, 4 or 6 warps. Measured
+// on an H200 against 8 warps x 3 blocks: 2-8% more tokens/s on five models
+// (docs/benchmarks.md, session 5).
+constexpr int kMvWarps = 12;
 constexpr int kMvThreads = 32 * kMvWarps;
 // float4 loads per thread in one staging pass (all issued before any store,
 // so a pass is one round trip to L2): 4096 values per pass.
@@ -290,15 +293,16 @@ JDEV void row_slots(const MatvecArgs& a, RowGroup g, bool glu, const uint8_t* (&
 // The grid is at most what the GPU holds at once: each block walks block
 // groups bg = blockIdx.x, + gridDim.x, ... (staging the activations once), and
 // while it works on one, the rows of the next are prefetched into L2.
-// (Three blocks per multiprocessor, 80 registers: measured against two, 5%
-// slower on Qwen2.5 1.5B and 4% faster on 0.5B, and four, 5-9% slower on the
-// Q4_K_M models.)
+// (24 warps per multiprocessor, 80 registers: with 8-warp blocks, measured
+// against 16 warps, 5% slower on Qwen2.5 1.5B and 4% faster on 0.5B, and 32
+// warps at 64 registers, 5-9% slower on the Q4_K_M models.)
 template <class F, int N, int R, bool Q8>
-__global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs a, const MatvecPlan p) {
+__global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs a, const MatvecPlan p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
   if (Q8) return;  // never launched without dp4a (see run_matvec_n): nothing to compile
 #endif
   KTrace trace(kTrMatvec << 24 | static_cast<uint32_t>(a.type) << 16 | static_cast<uint32_t>(min(a.seg[0].rows / 16, 0xFFFF)));
+  // (mv_static_smem counts these.)
   __shared__ float s_red[kMvWarps][N];
   __shared__ float s_inv[N];
   __shared__ float s_part[kMvWarps][R * N];
@@ -543,6 +547,12 @@ __global__ void __launch_bounds__(kMvThreads, 3) matvec_kernel(const MatvecArgs 
   }
 }
 
+// The kernel's static shared memory; the staging (dynamic) gets the rest of 48 KB.
+template <int N, int R>
+constexpr size_t mv_static_smem() {
+  return sizeof(float) * (kMvWarps * N + N + kMvWarps * R * N);
+}
+
 // Blocks of one matrix-vector kernel that a multiprocessor holds with `smem`
 // bytes of staging: asked once per kernel and 4 KB step of shared memory
 // (rounded up), not on every launch.
@@ -584,14 +594,26 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   const int n_seg = glu ? 1 : a.n_seg;
   int64_t groups = 0;
   for (int i = 0; i < n_seg; ++i) groups += ceil_div(a.seg[i].rows, rw);
-  // Long rows are split over several warps while that keeps every lane busy
-  // and the launch is short of warps to hide the memory latency.
+  // Long rows are split over W warps (a divisor of kMvWarps) for the fewest
+  // dependent steps per warp: rounds of row groups (the GPU holds
+  // `warps_per_sm` warps per multiprocessor at once) times (passes of the
+  // lanes over a slice + the cross-warp reduction of a split, `split_cost`
+  // half passes); ties go to the smaller W (fewer idle lanes).
   MatvecPlan p;
   const int n_twi = F::n_twi(a.cols);
   const MatvecTuning& tu = matvec_tuning();
-  while (p.split < kMvWarps && p.split < tu.max_split && n_twi >= 2 * tu.min_items * p.split &&
-         groups * p.split < int64_t(tu.warps_per_sm) * sm_count())
-    p.split *= 2;
+  const int64_t resident = int64_t(tu.warps_per_sm) * sm_count();
+  int64_t best = -1;
+  for (int w = 1; w <= kMvWarps; ++w) {
+    if (kMvWarps % w != 0 || (tu.split > 0 && w != tu.split)) continue;
+    const int64_t passes = ceil_div(ceil_div(n_twi, w), 32);
+    const int64_t rounds = (groups * w + resident - 1) / resident;
+    const int64_t cost = rounds * (2 * passes + (w > 1 ? tu.split_cost : 0));
+    if (best < 0 || cost < best) {
+      best = cost;
+      p.split = w;
+    }
+  }
   const int rows_per_cta = (kMvWarps / p.split) * rw;
   int c[3] = {0, 0, 0};
   for (int i = 0; i < n_seg; ++i) c[i] = ceil_div(a.seg[i].rows, rows_per_cta);
@@ -607,11 +629,12 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   const size_t q8_bytes = static_cast<size_t>(a.n) * xq_stride<F>(a.cols) * 16 + w_bytes;
   const size_t f_bytes = static_cast<size_t>(a.n) * xs_stride<F>(a.cols) * sizeof(float) + w_bytes;
   p.n_bg = c[0] + c[1] + c[2];
-  if (F::kIntCodes && tu.int8 && has_dp4a() && p.x_vec && q8_bytes <= 48 * 1024) {
+  const size_t smem_room = 48 * 1024 - mv_static_smem<N, R>();
+  if (F::kIntCodes && tu.int8 && has_dp4a() && p.x_vec && q8_bytes <= smem_room) {
     p.x_smem = 1;
     launch_matvec_grid<F, N, R, F::kIntCodes>(p, q8_bytes, a, s);
   } else {
-    p.x_smem = f_bytes <= 48 * 1024;
+    p.x_smem = f_bytes <= smem_room;
     launch_matvec_grid<F, N, R, false>(p, p.x_smem ? f_bytes : 0, a, s);
   }
 }
