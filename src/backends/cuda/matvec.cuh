@@ -4,8 +4,10 @@
 //    result is the reference's up to summation order (float formats, sm_53);
 //  - int8 (quantized formats on sm_61+, like the CPU's fast kernels): each
 //    block quantizes x to signed bytes with one scale per 32 values while it
-//    stages it, and a group of 8 weights is two dp4a on the integer codes
-//    plus one or two FMAs: about a third of the instructions per weight.
+//    stages it; a group of 8 weights is two dp4a on the integer codes, summed
+//    as integers over the groups that share a weight scale (up to 32 values,
+//    kScaleRun), then one or two FMAs per run: about a quarter of the
+//    instructions per weight of the float kernel.
 //
 // Layout: kMvWarps warps per block; `split` consecutive warps share a row
 // group of R rows (R/2 gate + R/2 up rows with the fused GLU), each taking a
@@ -161,25 +163,53 @@ template <class F, int N, int R>
 struct Q8Item<F, N, R, true> {
   static JDEV void run(const typename F::Raw* raw, const bool* valid, int twi, int n, const uint4* rec, int rstride,
                        float (*acc)[N]) {
+    constexpr int SR = F::kScaleRun;
+    static_assert(F::kGroups % SR == 0 && SR <= 4, "a scale run lies inside one 32-value block");
 #pragma unroll
-    for (int g = 0; g < F::kGroups; ++g) {
-      const int ri = xq_index<F>(F::group_start(twi, g) / 8);
-      uint4 xr[N];
+    for (int g0 = 0; g0 < F::kGroups; g0 += SR) {
+      // Integer sums over the run, the activations' scale d of its 32-value
+      // block, and the sum of d * (code sum) of its groups.
+      int sumi[R][N];
+      float xd[N], xsum[N];
 #pragma unroll
-      for (int t = 0; t < N; ++t) xr[t] = t < n ? rec[t * rstride + ri] : make_uint4(0u, 0u, 0u, 0u);
+      for (int i = 0; i < R; ++i)
+#pragma unroll
+        for (int t = 0; t < N; ++t) sumi[i][t] = 0;
+#pragma unroll
+      for (int gg = 0; gg < SR; ++gg) {
+        const int ri = xq_index<F>(F::group_start(twi, g0 + gg) / 8);
+        uint4 xr[N];
+#pragma unroll
+        for (int t = 0; t < N; ++t) {
+          xr[t] = t < n ? rec[t * rstride + ri] : make_uint4(0u, 0u, 0u, 0u);
+          if (gg == 0) {
+            xd[t] = __uint_as_float(xr[t].z);
+            xsum[t] = 0.f;
+          }
+          xsum[t] += __uint_as_float(xr[t].w);
+        }
+#pragma unroll
+        for (int i = 0; i < R; ++i) {
+          if (!valid[i]) continue;
+          uint32_t c0, c1;
+          float sc, off;
+          F::codes(raw[i], twi, g0 + gg, c0, c1, sc, off);
+#pragma unroll
+          for (int t = 0; t < N; ++t) sumi[i][t] = dot_s8x4(c0, xr[t].x, dot_s8x4(c1, xr[t].y, sumi[i][t]));
+        }
+      }
 #pragma unroll
       for (int i = 0; i < R; ++i) {
         if (!valid[i]) continue;
         uint32_t c0, c1;
         float sc, off;
-        F::codes(raw[i], twi, g, c0, c1, sc, off);
-        // w = sc * code + (off - sc * bias): the offset multiplies the group's x sum.
+        F::codes(raw[i], twi, g0, c0, c1, sc, off);
+        // w = sc * code + (off - sc * bias): the offset multiplies the run's x sum.
         const float offb = off - sc * static_cast<float>(F::kBias);
 #pragma unroll
         for (int t = 0; t < N; ++t) {
-          const int sumi = dot_s8x4(c0, xr[t].x, dot_s8x4(c1, xr[t].y, 0));
-          acc[i][t] = fmaf(sc * __uint_as_float(xr[t].z), static_cast<float>(sumi), acc[i][t]);
-          if (F::kHasOffset || F::kBias != 0) acc[i][t] = fmaf(offb, __uint_as_float(xr[t].w), acc[i][t]);
+          acc[i][t] = fmaf(sc * xd[t], static_cast<float>(sumi[i][t]), acc[i][t]);
+          if (F::kHasOffset || F::kBias != 0) acc[i][t] = fmaf(offb, xsum[t], acc[i][t]);
         }
       }
     }

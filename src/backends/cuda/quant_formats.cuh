@@ -55,9 +55,13 @@ JDEV void scale_min_k4(int j, uint32_t s0, uint32_t s1, uint32_t s2, float* sc, 
 // signed bytes (kSigned, kBias 0). The float decode is the same for all of them;
 // the int8 kernels take the codes to dp4a as they are (all codes fit a signed
 // byte: unsigned codes are below 64).
+// kScaleRun: consecutive groups (always inside one 32-value block, the int8
+// activations' scale block) that share the weight scale and offset, so the int8
+// kernels sum their dp4a products as integers and scale once per run.
 template <class D>
 struct IntCodes {
   static const bool kIntCodes = true;
+  static const int kScaleRun = 4;
   template <class Raw>
   static JDEV void decode(const Raw& r, int twi, int g, float* q, float& sc, float& off) {
     uint32_t c0, c1;
@@ -231,6 +235,7 @@ struct FmtIQ4_NL : IntCodes<FmtIQ4_NL> {
 struct FmtQ2_K : IntCodes<FmtQ2_K> {
   static const int kBias = 0;
   static const bool kSigned = false;
+  static const int kScaleRun = 2;  // a scale per 16 values
   static const int kTwiValues = 128, kGroups = 16;
   static const bool kHasOffset = true;
   struct Raw { uint32_t q[8]; uint32_t s[2]; float d, dmin; };
@@ -263,6 +268,7 @@ struct FmtQ2_K : IntCodes<FmtQ2_K> {
 struct FmtQ3_K : IntCodes<FmtQ3_K> {
   static const int kBias = 4;
   static const bool kSigned = false;
+  static const int kScaleRun = 2;  // a scale per 16 values
   static const int kTwiValues = 128, kGroups = 16;
   static const bool kHasOffset = false;
   struct Raw { uint32_t q[8]; uint32_t hm[8]; uint32_t s[3]; float d; int h; };
@@ -372,6 +378,7 @@ struct FmtQ5_K : IntCodes<FmtQ5_K> {
 struct FmtQ6_K : IntCodes<FmtQ6_K> {
   static const int kBias = 32;
   static const bool kSigned = false;
+  static const int kScaleRun = 2;  // a scale per 16 values
   static const int kTwiValues = 64, kGroups = 8;
   static const bool kHasOffset = false;
   struct Raw { uint32_t ql[8]; uint32_t qh[8]; uint32_t s[2]; float d; int p; };
