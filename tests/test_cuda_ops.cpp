@@ -373,6 +373,46 @@ TEST(CudaFusion, PostNormResidualMatches) {
 
 // ---- element-wise ops ------------------------------------------------------
 
+// Gemma 3's post-norm + residual followed by the next norm and products (a
+// post-norm + residual launch, then the norm-fused gate/up launch), with rows
+// that fit the int8 staging in shared memory and rows that do not (7 tokens
+// of 3200 values).
+TEST(CudaFusion, PostNormResidualIntoNextProductMatches) {
+  REQUIRE_GPU();
+  std::mt19937 rng(10);
+  auto gpu = make_gpu();
+  for (int64_t E : {int64_t(256), int64_t(32 * 100)}) {
+    const int64_t F = 96;
+    HostTensor wg(TensorType::Q8_0, F, E, rng), wu(TensorType::Q8_0, F, E, rng);
+    HostTensor pw(TensorType::F32, 1, E, rng), fw(TensorType::F32, 1, E, rng);
+    const Weight gg = gpu->load_weight(wg.t), gu = gpu->load_weight(wu.t), gp = gpu->load_weight(pw.t),
+                 gf = gpu->load_weight(fw.t);
+    for (int n : {1, 2, 7}) {
+      const std::vector<int32_t> pos(static_cast<size_t>(n), 0);
+      begin_batch(*gpu, pos, pos);
+      const std::vector<float> x0 = randn(static_cast<size_t>(n * E), rng), y0 = randn(static_cast<size_t>(n * E), rng, 4.f);
+      DevBuf dx(*gpu, x0), dy(*gpu, y0), dh(*gpu, n * E), dg(*gpu, n * F), du(*gpu, n * F);
+      gpu->rms_norm(dy.p, &gp, 1e-6f, n, E, dy.p);
+      gpu->add(dx.p, dy.p, n * E, dx.p);
+      gpu->rms_norm(dx.p, &gf, 1e-6f, n, E, dh.p);
+      gpu->matmul(gg, dh.p, n, dg.p);
+      gpu->matmul(gu, dh.p, n, du.p);
+      gpu->glu(Glu::GeluTanh, dg.p, du.p, n * F, dg.p);
+      std::vector<float> x = x0, y = y0, h(x.size()), g(static_cast<size_t>(n * F)), u(g.size());
+      ref::rms_norm(y.data(), pw.f32(), 1e-6f, n, E, y.data());
+      for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
+      ref::rms_norm(x.data(), fw.f32(), 1e-6f, n, E, h.data());
+      ref::matmul(wg.host_weight(), h.data(), n, g.data());
+      ref::matmul(wu.host_weight(), h.data(), n, u.data());
+      ref::glu(Glu::GeluTanh, g.data(), u.data(), n * F, g.data());
+      EXPECT_LE(nmse(dy.get(), y), kFloatBound) << "E " << E << " n " << n;
+      EXPECT_LE(nmse(dx.get(), x), kFloatBound) << "E " << E << " n " << n;
+      EXPECT_LE(nmse(dg.get(), g), kInt8Bound) << "E " << E << " n " << n;
+      EXPECT_LE(nmse(du.get(), u), kInt8Bound) << "E " << E << " n " << n;
+    }
+  }
+}
+
 TEST(CudaOps, ElementwiseMatch) {
   REQUIRE_GPU();
   std::mt19937 rng(10);

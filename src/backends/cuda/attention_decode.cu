@@ -99,6 +99,11 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
     qw[r] = h.q_normed && h.q_norm && i < hdk ? h.q_norm[i] : 1.f;
     kw[r] = has_new && h.k_normed && h.k_norm && i < hdk ? h.k_norm[i] : 1.f;
   }
+  // The rotation of this thread's first RoPE pair: the angle needs only the
+  // position and the frequencies (powf, sincosf, Llama 3's frequency factors).
+  const bool roped = h.q_rope || (has_new && h.k_rope);
+  float rsn = 0.f, rcs = 1.f;
+  if (roped && tid < h.rope.n_rot / 2) sincosf(rope_theta(h.rope, p1, tid), &rsn, &rcs);
   KvRaw8<T> kr[kDecUnroll], vr[kDecUnroll];
   if (s < n_chunks) {
     const int j0 = lo + s * CH;
@@ -155,10 +160,10 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
     }
   }
   __syncthreads();
-  if (h.q_rope || (has_new && h.k_rope)) {
+  if (roped) {
     for (int i = tid; i < h.rope.n_rot / 2; i += kDecThreads) {
-      float sn, cs;
-      sincosf(rope_theta(h.rope, p1, i), &sn, &cs);
+      float sn = rsn, cs = rcs;
+      if (i != tid) sincosf(rope_theta(h.rope, p1, i), &sn, &cs);
       int ia, ib;
       rope_pair(h.rope, i, ia, ib);
       if (h.q_rope) {
