@@ -187,6 +187,19 @@ void begin_batch(Backend& be, const std::vector<int32_t>& pos, const std::vector
 
 class MatmulTest : public ::testing::TestWithParam<TensorType> {};
 
+// The NMSE of one product of n random tokens against the reference.
+double matmul_error(Backend& gpu, const HostTensor& w, const Weight& gw, int n, std::mt19937& rng) {
+  const int64_t rows = w.t.ne[1], cols = w.t.ne[0];
+  const std::vector<int32_t> pos(static_cast<size_t>(n), 0), ids(static_cast<size_t>(n), 0);
+  begin_batch(gpu, pos, ids);
+  const std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
+  std::vector<float> ref(static_cast<size_t>(n * rows));
+  ref::matmul(w.host_weight(), x.data(), n, ref.data());
+  DevBuf dx(gpu, x), dy(gpu, int64_t(n) * rows);
+  gpu.matmul(gw, dx.p, n, dy.p);
+  return nmse(dy.get(), ref);
+}
+
 // Every token count against the reference: n <= 8 (32 for quantized weights)
 // on the matrix-vector kernels, the rest on the GEMM path. With int8 off the
 // quantized formats take the float matrix-vector kernel (the sm_53 one).
@@ -200,47 +213,28 @@ void check_matmul(TensorType type, bool int8) {
   cuda::set_matvec_tuning(tuning);
 #endif
   std::mt19937 rng(1234 + static_cast<int>(type));
+  const bool is_float = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+  const double mv_bound = is_float || !int8 ? kFloatBound : kInt8Bound;
   for (int variant = 0; variant < 3; ++variant) {
     const int64_t cols = odd_cols(type, variant);
     const int64_t rows = variant == 2 ? 67 : (variant ? 131 : 37);
     HostTensor w(type, rows, cols, rng);
     const Weight gw = gpu->load_weight(w.t);
     for (int n : {1, 2, 3, 5, 8, 13, 40}) {
-      const std::vector<int32_t> pos(static_cast<size_t>(n), 0), ids(static_cast<size_t>(n), 0);
-      begin_batch(*gpu, pos, ids);
-      const std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
-      std::vector<float> ref(static_cast<size_t>(n * rows));
-      ref::matmul(w.host_weight(), x.data(), n, ref.data());
-      DevBuf dx(*gpu, x), dy(*gpu, int64_t(n) * rows);
-      gpu->matmul(gw, dx.p, n, dy.p);
-      const std::vector<float> got = dy.get();
-      const bool is_float = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
       const bool gemm = n > 32 || (n > 8 && is_float);
-      const double bound = gemm ? kGemmBound : (is_float || !int8 ? kFloatBound : kInt8Bound);
-      EXPECT_LE(nmse(got, ref), bound) << type_name(type) << " rows " << rows << " cols " << cols << " n " << n
-                                       << (int8 ? "" : " (float kernel)");
+      EXPECT_LE(matmul_error(*gpu, w, gw, n, rng), gemm ? kGemmBound : mv_bound)
+          << type_name(type) << " rows " << rows << " cols " << cols << " n " << n << (int8 ? "" : " (float kernel)");
     }
   }
 #ifdef JETLM_HAVE_CUDA
   // The long row once more with every split of it over the warps of a block.
-  const int64_t cols = odd_cols(type, 2), rows = 67;
-  HostTensor w(type, rows, cols, rng);
+  HostTensor w(type, 67, odd_cols(type, 2), rng);
   const Weight gw = gpu->load_weight(w.t);
   for (int split : {1, 2, 3, 4, 6, 12}) {
     tuning.split = split;
     cuda::set_matvec_tuning(tuning);
-    for (int n : {1, 3}) {
-      const std::vector<int32_t> pos(static_cast<size_t>(n), 0), ids(static_cast<size_t>(n), 0);
-      begin_batch(*gpu, pos, ids);
-      const std::vector<float> x = randn(static_cast<size_t>(n * cols), rng);
-      std::vector<float> ref(static_cast<size_t>(n * rows));
-      ref::matmul(w.host_weight(), x.data(), n, ref.data());
-      DevBuf dx(*gpu, x), dy(*gpu, int64_t(n) * rows);
-      gpu->matmul(gw, dx.p, n, dy.p);
-      const bool is_float = type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
-      EXPECT_LE(nmse(dy.get(), ref), is_float || !int8 ? kFloatBound : kInt8Bound)
-          << type_name(type) << " cols " << cols << " n " << n << " split " << split;
-    }
+    for (int n : {1, 3})
+      EXPECT_LE(matmul_error(*gpu, w, gw, n, rng), mv_bound) << type_name(type) << " n " << n << " split " << split;
   }
   cuda::set_matvec_tuning(saved);
 #endif
