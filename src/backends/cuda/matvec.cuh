@@ -78,12 +78,13 @@ JDEV int dot_s8x4(uint32_t a, uint32_t b, int c) {
 // Warps per block: a block stages the activations once for all its rows, so
 // more rows per block means less staging traffic from L2; 12 (two blocks per
 // multiprocessor) lets a long row be split over 2, 3, 4 or 6 warps. Measured
-// on an H200 against 8 warps x 3 blocks: 2-8% more tokens/s on five models
-// (docs/benchmarks.md, session 5).
+// on an H200 with the split cost model of run_matvec_n, against 8 warps x 3
+// blocks: 5-12% more tokens/s on four models; 24-warp blocks (one per
+// multiprocessor) 3-8% less (docs/benchmarks.md, session 5).
 constexpr int kMvWarps = 12;
 constexpr int kMvThreads = 32 * kMvWarps;
 // float4 loads per thread in one staging pass (all issued before any store,
-// so a pass is one round trip to L2): 4096 values per pass.
+// so a pass is one round trip to L2): 6144 values per pass.
 constexpr int kStageU = 4;
 constexpr int kStagePass = 4 * kMvThreads * kStageU;
 
