@@ -371,7 +371,7 @@ TEST(CudaFusion, PostNormResidualMatches) {
 // post-norm + residual launch, then the norm-fused gate/up launch), with rows
 // that fit the int8 staging in shared memory and rows that do not (7 tokens
 // of 3200 values).
-TEST(CudaFusion, PostNormResidualIntoNextProductMatches) {
+TEST(CudaFusion, PostNormResidualThenNormedProductsMatch) {
   REQUIRE_GPU();
   std::mt19937 rng(10);
   auto gpu = make_gpu();

@@ -114,8 +114,9 @@ CudaBackend::~CudaBackend() {
                  graph_launches_, graph_timed_ ? 1000.0 * graph_gpu_ms_ / graph_timed_ : 0.0, graph_timed_,
                  static_cast<long long>(direct_ops_), direct_ms_, pdl_enabled() ? "on" : "off");
     static const char* const kKinds[] = {"embed", "rms_norm", "matmul", "add_bias", "rope", "attention", "glu", "add", "scale", "copy"};
+    static_assert(sizeof(kKinds) / sizeof(kKinds[0]) == kOpKinds, "a name per OpKind");
     std::fprintf(stderr, "jetlm %s: host us per launch:", name_.c_str());
-    for (int k = 0; k < 10; ++k)
+    for (int k = 0; k < kOpKinds; ++k)
       if (op_host_[k].count) std::fprintf(stderr, " %s %.1f (%lld)", kKinds[k], 1000.0 * op_host_[k].ms / op_host_[k].count,
                                           static_cast<long long>(op_host_[k].count));
     std::fprintf(stderr, "\n");

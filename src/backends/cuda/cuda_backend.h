@@ -19,6 +19,7 @@ namespace jetlm {
 namespace cuda {
 
 enum class OpKind : uint8_t { Embed, RmsNorm, Matmul, AddBias, Rope, Attention, Glu, Add, Scale, Copy };
+constexpr int kOpKinds = static_cast<int>(OpKind::Copy) + 1;
 
 // One queued backend call, with everything needed to run it later.
 struct Op {
@@ -139,7 +140,7 @@ class CudaBackend : public Backend {
     double ms = 0;
     int64_t count = 0;
   };
-  OpHostTime op_host_[10];     // host time of each launch (captured or not) by the kind of its first op
+  OpHostTime op_host_[kOpKinds];     // host time of each launch (captured or not) by the kind of its first op
   double graph_gpu_ms_ = 0;    // device time of timed graph launches
   int graph_timed_ = 0;
   bool graph_timing_pending_ = false;

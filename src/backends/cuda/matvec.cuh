@@ -634,9 +634,10 @@ void run_matvec_n(const MatvecArgs& a, cudaStream_t s) {
   const int n_twi = F::n_twi(a.cols);
   const MatvecTuning& tu = matvec_tuning();
   const int64_t resident = int64_t(tu.warps_per_sm) * sm_count();
+  const int forced = tu.split > 0 && kMvWarps % tu.split == 0 ? tu.split : 0;  // else chosen here
   int64_t best = -1;
   for (int w = 1; w <= kMvWarps; ++w) {
-    if (kMvWarps % w != 0 || (tu.split > 0 && w != tu.split)) continue;
+    if (kMvWarps % w != 0 || (forced && w != forced)) continue;
     const int64_t passes = ceil_div(ceil_div(n_twi, w), 32);
     const int64_t rounds = (groups * w + resident - 1) / resident;
     const int64_t cost = rounds * (2 * passes + (w > 1 ? tu.split_cost : 0));
