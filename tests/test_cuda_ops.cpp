@@ -274,39 +274,51 @@ TEST_P(MatmulTest, EmbedIsExact) {
 
 // ---- fused launches: the model's op sequences vs the reference op by op ----
 
+// q, k, v of one normed input with biases; where their types differ, the
+// products of the other type run as a second launch beside the first.
 TEST(CudaFusion, NormQkvBiasMatches) {
   REQUIRE_GPU();
   std::mt19937 rng(7);
   auto gpu = make_gpu();
   const int64_t E = 256, Q = 256, K = 64;
-  HostTensor wq(TensorType::Q4_K, Q, E, rng), wk(TensorType::Q4_K, K, E, rng), wv(TensorType::Q4_K, K, E, rng);
-  HostTensor nw(TensorType::F32, 1, E, rng), bq(TensorType::F32, 1, Q, rng), bk(TensorType::F32, 1, K, rng), bv(TensorType::F32, 1, K, rng);
-  const Weight gq = gpu->load_weight(wq.t), gk = gpu->load_weight(wk.t), gv = gpu->load_weight(wv.t);
-  const Weight gn = gpu->load_weight(nw.t), gbq = gpu->load_weight(bq.t), gbk = gpu->load_weight(bk.t), gbv = gpu->load_weight(bv.t);
-  for (int n : {1, 3, 8}) {
-    const std::vector<int32_t> pos(static_cast<size_t>(n), 0);
-    begin_batch(*gpu, pos, pos);
-    const std::vector<float> x = randn(static_cast<size_t>(n * E), rng, 3.f);
-    DevBuf dx(*gpu, x), dh(*gpu, n * E), dq(*gpu, n * Q), dk(*gpu, n * K), dv(*gpu, n * K);
-    gpu->rms_norm(dx.p, &gn, 1e-5f, n, E, dh.p);
-    gpu->matmul(gq, dh.p, n, dq.p);
-    gpu->matmul(gk, dh.p, n, dk.p);
-    gpu->matmul(gv, dh.p, n, dv.p);
-    gpu->add_bias(dq.p, gbq, n, Q);
-    gpu->add_bias(dk.p, gbk, n, K);
-    gpu->add_bias(dv.p, gbv, n, K);
-    std::vector<float> h(static_cast<size_t>(n * E)), q(static_cast<size_t>(n * Q)), k(static_cast<size_t>(n * K)), v(static_cast<size_t>(n * K));
-    ref::rms_norm(x.data(), nw.f32(), 1e-5f, n, E, h.data());
-    ref::matmul(wq.host_weight(), h.data(), n, q.data());
-    ref::matmul(wk.host_weight(), h.data(), n, k.data());
-    ref::matmul(wv.host_weight(), h.data(), n, v.data());
-    ref::add_bias(q.data(), bq.f32(), n, Q);
-    ref::add_bias(k.data(), bk.f32(), n, K);
-    ref::add_bias(v.data(), bv.f32(), n, K);
-    EXPECT_LE(nmse(dh.get(), h), kFloatBound) << n;
-    EXPECT_LE(nmse(dq.get(), q), kInt8Bound) << n;
-    EXPECT_LE(nmse(dk.get(), k), kInt8Bound) << n;
-    EXPECT_LE(nmse(dv.get(), v), kInt8Bound) << n;
+  const TensorType kTypes[][3] = {{TensorType::Q4_K, TensorType::Q4_K, TensorType::Q4_K},
+                                  {TensorType::Q4_K, TensorType::Q4_K, TensorType::Q6_K},
+                                  {TensorType::Q5_0, TensorType::Q5_0, TensorType::Q8_0},
+                                  {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q6_K}};
+  for (const auto& types : kTypes) {
+    HostTensor wq(types[0], Q, E, rng), wk(types[1], K, E, rng), wv(types[2], K, E, rng);
+    HostTensor nw(TensorType::F32, 1, E, rng), bq(TensorType::F32, 1, Q, rng), bk(TensorType::F32, 1, K, rng),
+        bv(TensorType::F32, 1, K, rng);
+    const Weight gq = gpu->load_weight(wq.t), gk = gpu->load_weight(wk.t), gv = gpu->load_weight(wv.t);
+    const Weight gn = gpu->load_weight(nw.t), gbq = gpu->load_weight(bq.t), gbk = gpu->load_weight(bk.t),
+                 gbv = gpu->load_weight(bv.t);
+    for (int n : {1, 3, 8}) {
+      const std::string what = std::string(type_name(types[2])) + " v, n=" + std::to_string(n);
+      const std::vector<int32_t> pos(static_cast<size_t>(n), 0);
+      begin_batch(*gpu, pos, pos);
+      const std::vector<float> x = randn(static_cast<size_t>(n * E), rng, 3.f);
+      DevBuf dx(*gpu, x), dh(*gpu, n * E), dq(*gpu, n * Q), dk(*gpu, n * K), dv(*gpu, n * K);
+      gpu->rms_norm(dx.p, &gn, 1e-5f, n, E, dh.p);
+      gpu->matmul(gq, dh.p, n, dq.p);
+      gpu->matmul(gk, dh.p, n, dk.p);
+      gpu->matmul(gv, dh.p, n, dv.p);
+      gpu->add_bias(dq.p, gbq, n, Q);
+      gpu->add_bias(dk.p, gbk, n, K);
+      gpu->add_bias(dv.p, gbv, n, K);
+      std::vector<float> h(static_cast<size_t>(n * E)), q(static_cast<size_t>(n * Q)), k(static_cast<size_t>(n * K)),
+          v(static_cast<size_t>(n * K));
+      ref::rms_norm(x.data(), nw.f32(), 1e-5f, n, E, h.data());
+      ref::matmul(wq.host_weight(), h.data(), n, q.data());
+      ref::matmul(wk.host_weight(), h.data(), n, k.data());
+      ref::matmul(wv.host_weight(), h.data(), n, v.data());
+      ref::add_bias(q.data(), bq.f32(), n, Q);
+      ref::add_bias(k.data(), bk.f32(), n, K);
+      ref::add_bias(v.data(), bv.f32(), n, K);
+      EXPECT_LE(nmse(dh.get(), h), kFloatBound) << what;
+      EXPECT_LE(nmse(dq.get(), q), kInt8Bound) << what;
+      EXPECT_LE(nmse(dk.get(), k), kInt8Bound) << what;
+      EXPECT_LE(nmse(dv.get(), v), kInt8Bound) << what;
+    }
   }
 }
 

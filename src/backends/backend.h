@@ -77,6 +77,12 @@ class Backend {
   // Host <-> backend copies of float buffers.
   virtual void write(float* dst, const float* host, int64_t n) = 0;
   virtual void read(const float* src, float* host, int64_t n) = 0;
+  // Host memory that read() fills fastest (page-locked for a GPU: copied straight
+  // into, no staging), freed with the backend; nullptr: plain memory is as good.
+  virtual float* alloc_host(int64_t n_floats) {
+    (void)n_floats;
+    return nullptr;
+  }
   virtual void sync() {}
   // Device memory free/total, for backends with their own memory (false: none).
   virtual bool device_memory(size_t* free_bytes, size_t* total_bytes) const {

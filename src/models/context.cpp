@@ -131,6 +131,11 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
   }
   host_x_.resize(static_cast<size_t>(B * E));
   pos_.resize(static_cast<size_t>(B));
+  logits_ = out_backend_->alloc_host(hp.n_vocab);
+  if (!logits_) {
+    logits_plain_.resize(static_cast<size_t>(hp.n_vocab));
+    logits_ = logits_plain_.data();
+  }
 }
 
 Context::~Context() = default;
@@ -215,6 +220,10 @@ void Context::forward(const Batch& b, int first_logit, int n_logits, float* logi
 void Context::decode(const int32_t* ids, int n, bool all_logits, float* logits) {
   const HParams& hp = model_.hparams();
   if (n <= 0) fail("decode: no tokens to process");
+  if (!logits) {
+    if (all_logits) fail("decode: all logits need a buffer");
+    logits = logits_;
+  }
   if (n_past_ + n > n_ctx_)
     fail("context overflow: ", n_past_, " cached + ", n, " new tokens exceed the context of ", n_ctx_, " tokens (raise -c)");
   for (int i = 0; i < n; ++i)

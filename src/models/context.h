@@ -51,9 +51,13 @@ class Context {
   ~Context();
 
   // Runs n tokens at positions n_past() .. n_past()+n-1 and appends them to
-  // the KV cache. logits: all_logits ? [n][n_vocab] : [n_vocab] of the last token.
+  // the KV cache. logits: all_logits ? [n][n_vocab] : [n_vocab] of the last token;
+  // nullptr (not with all_logits): the last token's go to logits() below.
   // Throws Error on context overflow or an id outside the vocabulary.
   void decode(const int32_t* ids, int n, bool all_logits, float* logits);
+  // [n_vocab] logits of the last decode() given no buffer: memory the output
+  // backend copies into directly (page-locked for a GPU). The caller may modify them.
+  float* logits() { return logits_; }
 
   int n_past() const { return n_past_; }
   int n_ctx() const { return n_ctx_; }
@@ -104,6 +108,8 @@ class Context {
   Backend* out_backend_ = nullptr;
   Weight tok_embd_, output_norm_, output_;
   std::vector<float> host_x_;       // staging for CPU/GPU boundary copies
+  float* logits_ = nullptr;         // [n_vocab]: the output backend's host memory or logits_plain_
+  std::vector<float> logits_plain_;
   std::vector<int32_t> pos_;        // positions of the current batch
   Batch batch_;
 };

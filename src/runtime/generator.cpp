@@ -31,9 +31,8 @@ void Generator::feed_prompt(const std::vector<int32_t>& prompt, GenerateStats& s
   const int n_new = static_cast<int>(prompt.size() - keep);
   if (ctx_.n_past() + n_new > ctx_.n_ctx())
     fail("the prompt (", prompt.size(), " tokens) does not fit in the context of ", ctx_.n_ctx(), " tokens (raise -c)");
-  logits_.resize(static_cast<size_t>(ctx_.model().hparams().n_vocab));
   const auto t0 = std::chrono::steady_clock::now();
-  ctx_.decode(prompt.data() + keep, n_new, false, logits_.data());
+  ctx_.decode(prompt.data() + keep, n_new, false, nullptr);
   st.prompt_ms = ms_since(t0);
   st.n_prompt = n_new;
   cached_.insert(cached_.end(), prompt.begin() + static_cast<std::ptrdiff_t>(keep), prompt.end());
@@ -63,7 +62,7 @@ GenerateStats Generator::generate(const std::vector<int32_t>& prompt, const Gene
       st.stop_reason = "cancelled";
       break;
     }
-    const int32_t id = sampler.sample(logits_.data());
+    const int32_t id = sampler.sample(ctx_.logits());
     sampler.accept(id);
     if (!p.ignore_eos && tok_.is_end_of_generation(id)) {
       st.stop_reason = "eos";
@@ -82,7 +81,7 @@ GenerateStats Generator::generate(const std::vector<int32_t>& prompt, const Gene
       st.stop_reason = "context";
       break;
     }
-    ctx_.decode(&id, 1, false, logits_.data());
+    ctx_.decode(&id, 1, false, nullptr);
     cached_.push_back(id);
   }
   if (st.stop_reason != "stop") {

@@ -47,13 +47,12 @@ class Generator {
   void reset();
 
  private:
-  // Reuses the longest cached prefix, processes the rest; returns the last token's logits.
+  // Reuses the longest cached prefix, processes the rest; the last token's logits are ctx_.logits().
   void feed_prompt(const std::vector<int32_t>& prompt, GenerateStats& st);
 
   Context& ctx_;
   const Tokenizer& tok_;
   std::vector<int32_t> cached_;
-  std::vector<float> logits_;
 };
 
 }  // namespace jetlm

@@ -86,6 +86,7 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   unified_ = opts.unified || prop.integrated;
   use_graphs_ = env_flag("JETLM_CUDA_GRAPHS", true);
   fuse_ = env_flag("JETLM_CUDA_FUSE", true);
+  fork_ = env_flag("JETLM_CUDA_FORK", true);
 #if defined(CUDART_VERSION) && CUDART_VERSION >= 12030
   set_pdl(prop.major >= 9 && env_flag("JETLM_CUDA_PDL", true));
 #else
@@ -93,6 +94,9 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
 #endif
   name_ = str_cat("CUDA", device_, " (", prop.name, ", sm_", prop.major, prop.minor, unified_ ? ", unified memory" : "", ")");
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
+  CUDA_CHECK(cudaEventCreateWithFlags(&ev_fork_, cudaEventDisableTiming));
+  CUDA_CHECK(cudaEventCreateWithFlags(&ev_join_, cudaEventDisableTiming));
   CUDA_CHECK(cudaEventCreateWithFlags(&batch_uploaded_, cudaEventDisableTiming));
   CUDA_CHECK(cudaEventCreateWithFlags(&stage_free_, cudaEventDisableTiming));
   stats_ = env_flag("JETLM_CUDA_STATS", false);
@@ -120,6 +124,11 @@ CudaBackend::~CudaBackend() {
       if (op_host_[k].count) std::fprintf(stderr, " %s %.1f (%lld)", kKinds[k], 1000.0 * op_host_[k].ms / op_host_[k].count,
                                           static_cast<long long>(op_host_[k].count));
     std::fprintf(stderr, "\n");
+    static const char* const kPhases[] = {"begin+queue", "launch", "wait", "copy"};
+    std::fprintf(stderr, "jetlm %s: host us per replayed step:", name_.c_str());
+    for (int k = 0; k < 4; ++k)
+      if (step_host_n_[k]) std::fprintf(stderr, " %s %.1f", kPhases[k], 1000.0 * step_host_ms_[k] / step_host_n_[k]);
+    std::fprintf(stderr, "\n");
     cudaEventDestroy(ev_start_);
     cudaEventDestroy(ev_stop_);
   }
@@ -129,8 +138,12 @@ CudaBackend::~CudaBackend() {
   for (const Registered& r : registered_) cudaHostUnregister(reinterpret_cast<void*>(r.begin));
   if (h_batch_) cudaFreeHost(h_batch_);
   if (h_stage_) cudaFreeHost(h_stage_);
+  for (const HostBuf& b : host_bufs_) cudaFreeHost(const_cast<float*>(b.begin));
   cudaEventDestroy(batch_uploaded_);
   cudaEventDestroy(stage_free_);
+  cudaEventDestroy(ev_fork_);
+  cudaEventDestroy(ev_join_);
+  cudaStreamDestroy(side_);
   cudaStreamDestroy(stream_);
 }
 
@@ -252,25 +265,42 @@ void CudaBackend::write(float* dst, const float* host, int64_t n) {
   CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
 }
 
+float* CudaBackend::alloc_host(int64_t n_floats) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaHostAlloc(&p, static_cast<size_t>(std::max<int64_t>(n_floats, 1)) * sizeof(float), cudaHostAllocDefault));
+  float* f = static_cast<float*>(p);
+  host_bufs_.push_back(HostBuf{f, f + n_floats});
+  return f;
+}
+
+bool CudaBackend::is_host_buf(const float* p, int64_t n) const {
+  for (const HostBuf& b : host_bufs_)
+    if (p >= b.begin && p + n <= b.end) return true;
+  return false;
+}
+
 void CudaBackend::read(const float* src, float* host, int64_t n) {
   flush();
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
-  if (bytes > (size_t(64) << 20)) {  // large reads (all logits of a long batch): no staging copy
-    CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
-    return;
-  }
-  stage_reserve(bytes);
-  CUDA_CHECK(cudaMemcpyAsync(h_stage_, src, bytes, cudaMemcpyDeviceToHost, stream_));
-  CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
+  const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
+  // Page-locked memory of alloc_host() and large reads (all logits of a long
+  // batch) are copied directly; the rest through the page-locked stage.
+  const bool direct = is_host_buf(host, n) || bytes > (size_t(64) << 20);
+  if (!direct) stage_reserve(bytes);
+  CUDA_CHECK(cudaMemcpyAsync(direct ? static_cast<void*>(host) : h_stage_, src, bytes, cudaMemcpyDeviceToHost, stream_));
+  if (!direct) CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
   CUDA_CHECK(cudaStreamSynchronize(stream_));
-  std::memcpy(host, h_stage_, bytes);
+  const Clock::time_point t1 = stats_ ? Clock::now() : Clock::time_point{};
+  if (!direct) std::memcpy(host, h_stage_, bytes);
   if (graph_timing_pending_) {
     float ms = 0.f;
     CUDA_CHECK(cudaEventElapsedTime(&ms, ev_start_, ev_stop_));
     graph_gpu_ms_ += ms;
     ++graph_timed_;
     graph_timing_pending_ = false;
+    read_end_ = Clock::now();
+    step_time(2, t0, t1);
+    step_time(3, t1, read_end_);
   }
 }
 
@@ -309,8 +339,8 @@ void CudaBackend::begin(const Batch& batch) {
     h_batch_[i] = batch.pos ? batch.pos[i] : 0;
     h_batch_[batch_cap_ + i] = batch.ids ? batch.ids[i] : 0;
   }
-  CUDA_CHECK(cudaMemcpyAsync(d_pos_, h_batch_, sizeof(int32_t) * batch.n, cudaMemcpyHostToDevice, stream_));
-  CUDA_CHECK(cudaMemcpyAsync(d_ids_, h_batch_ + batch_cap_, sizeof(int32_t) * batch.n, cudaMemcpyHostToDevice, stream_));
+  // One copy of positions and ids (d_pos_/h_batch_ are [2][batch_cap_]).
+  CUDA_CHECK(cudaMemcpyAsync(d_pos_, h_batch_, sizeof(int32_t) * (batch_cap_ + batch.n), cudaMemcpyHostToDevice, stream_));
   CUDA_CHECK(cudaEventRecord(batch_uploaded_, stream_));
 }
 
@@ -365,11 +395,14 @@ void CudaBackend::flush() {
       ++graphs_captured_;
       capture_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
+    const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
     if (stats_ && !graph_timing_pending_) CUDA_CHECK(cudaEventRecord(ev_start_, stream_));
     CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
     if (stats_ && !graph_timing_pending_) {
       CUDA_CHECK(cudaEventRecord(ev_stop_, stream_));
       graph_timing_pending_ = true;
+      if (read_end_ != Clock::time_point{}) step_time(0, read_end_, t0);
+      step_time(1, t0, Clock::now());
     }
     ++graph_launches_;
   } else {

@@ -7,6 +7,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -59,6 +60,7 @@ class CudaBackend : public Backend {
   KvLayer alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) override;
   void write(float* dst, const float* host, int64_t n) override;
   void read(const float* src, float* host, int64_t n) override;
+  float* alloc_host(int64_t n_floats) override;
   void sync() override;
   void begin(const Batch& batch) override;
 
@@ -104,8 +106,11 @@ class CudaBackend : public Backend {
   bool unified_ = false;
   bool use_graphs_ = true;
   bool fuse_ = true;
+  bool fork_ = true;  // products of one input in two types: two launches side by side (JETLM_CUDA_FORK)
   std::string name_;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t side_ = nullptr;  // forked launches; joined back into stream_ before the next op
+  cudaEvent_t ev_fork_ = nullptr, ev_join_ = nullptr;
 
   std::vector<void*> allocs_;
   struct Registered { uintptr_t begin, end; char* dev; };
@@ -118,6 +123,11 @@ class CudaBackend : public Backend {
   int32_t* d_ids_ = nullptr;
   int32_t* h_batch_ = nullptr;   // pinned [2][batch_cap_] staging
   cudaEvent_t batch_uploaded_ = nullptr;
+
+  // Page-locked host buffers of alloc_host(): read() copies into them directly.
+  struct HostBuf { const float* begin; const float* end; };
+  std::vector<HostBuf> host_bufs_;
+  bool is_host_buf(const float* p, int64_t n) const;
 
   // Pinned staging for write() and read().
   float* h_stage_ = nullptr;
@@ -141,6 +151,16 @@ class CudaBackend : public Backend {
     int64_t count = 0;
   };
   OpHostTime op_host_[kOpKinds];     // host time of each launch (captured or not) by the kind of its first op
+  // Host time of a replayed step: from the end of the previous read() to the
+  // graph launch (begin + queueing the ops), the launch call, read()'s wait and copy.
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point read_end_{};
+  double step_host_ms_[4] = {0, 0, 0, 0};
+  int step_host_n_[4] = {0, 0, 0, 0};
+  void step_time(int k, Clock::time_point t0, Clock::time_point t1) {
+    step_host_ms_[k] += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    ++step_host_n_[k];
+  }
   double graph_gpu_ms_ = 0;    // device time of timed graph launches
   int graph_timed_ = 0;
   bool graph_timing_pending_ = false;

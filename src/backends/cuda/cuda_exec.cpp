@@ -152,53 +152,72 @@ size_t CudaBackend::try_matvec_group(size_t i) {
     return 0;
   const float* input = norm ? norm->a : m0.a;
 
-  const Op* mm[3] = {nullptr, nullptr, nullptr};
-  const float* bias[3] = {nullptr, nullptr, nullptr};
-  int n_mm = 0;
-  while (j < ops_.size() && n_mm < 3 && ops_[j].kind == OpKind::Matmul && ops_[j].a == m0.a && ops_[j].n == n &&
-         ops_[j].w.type == m0.w.type && ops_[j].w.cols == cols) {
+  // Members: products of the same input, each with its bias when it comes
+  // right after it. Those of the first product's type share this launch; with
+  // fork_, up to two more of one other type (the Q6_K v of a Q4_K_M q/k) get a
+  // launch of their own on the side stream, which runs beside this one.
+  struct Members {
+    const Op* mm[3] = {nullptr, nullptr, nullptr};
+    const float* bias[3] = {nullptr, nullptr, nullptr};
+    int n = 0;
+  } same, other;
+  while (j < ops_.size() && same.n + other.n < 3 && ops_[j].kind == OpKind::Matmul && ops_[j].a == m0.a &&
+         ops_[j].n == n && ops_[j].w.cols == cols) {
     const Op& m = ops_[j];
+    const bool is_same = m.w.type == m0.w.type;
+    if (!is_same && !(fork_ && (other.n == 0 || m.w.type == other.mm[0]->w.type))) break;
     const size_t ybytes = static_cast<size_t>(n) * m.w.rows * sizeof(float);
     if (!disjoint(m.out, ybytes, m0.a, xbytes) || !disjoint(m.out, ybytes, input, xbytes)) break;
-    mm[n_mm] = &m;
+    Members& g = is_same ? same : other;
+    g.mm[g.n] = &m;
     ++j;
-    // Its bias, when it comes right after it.
     if (j < ops_.size() && ops_[j].kind == OpKind::AddBias && ops_[j].out == m.out && ops_[j].n == n &&
         ops_[j].dim == m.w.rows)
-      bias[n_mm] = ops_[j++].vec;
-    ++n_mm;
+      g.bias[g.n] = ops_[j++].vec;
+    ++g.n;
   }
-  if (n_mm == 0) return 0;
-
-  MatvecArgs a;
-  a.type = static_cast<WType>(m0.w.type);
-  a.row_bytes = static_cast<int64_t>(row_bytes(m0.w.type, cols));
-  a.cols = static_cast<int>(cols);
-  a.n = n;
-  a.x = input;
-  a.n_seg = n_mm;
-  for (int k = 0; k < n_mm; ++k) {
-    a.seg[k].w = mm[k]->w.data;
-    a.seg[k].y = mm[k]->out;
-    a.seg[k].rows = static_cast<int>(mm[k]->w.rows);
-    a.seg[k].bias = bias[k];
-  }
-  if (norm) {
-    a.norm = true;
-    a.norm_w = norm->vec;
-    a.norm_eps = norm->f;
-    a.norm_out = norm->out;
-  }
-  // Epilogues: biases of any member, then a GLU of a gate/up pair or a residual add of a single matrix.
+  // Biases of any member that come later.
   while (j < ops_.size() && ops_[j].kind == OpKind::AddBias) {
-    int k = 0;
-    while (k < n_mm && !(ops_[j].out == mm[k]->out && ops_[j].n == n && ops_[j].dim == mm[k]->w.rows && !a.seg[k].bias)) ++k;
-    if (k == n_mm) break;
-    a.seg[k].bias = ops_[j].vec;
+    const Op& b = ops_[j];
+    bool taken = false;
+    for (Members* g : {&same, &other})
+      for (int k = 0; k < g->n && !taken; ++k)
+        if (b.out == g->mm[k]->out && b.n == n && b.dim == g->mm[k]->w.rows && !g->bias[k]) {
+          g->bias[k] = b.vec;
+          taken = true;
+        }
+    if (!taken) break;
     ++j;
   }
-  if (j < ops_.size()) {
+  const auto args_of = [&](const Members& g) {
+    MatvecArgs a;
+    const Weight& w = g.mm[0]->w;
+    a.type = static_cast<WType>(w.type);
+    a.row_bytes = static_cast<int64_t>(row_bytes(w.type, cols));
+    a.cols = static_cast<int>(cols);
+    a.n = n;
+    a.x = input;
+    a.n_seg = g.n;
+    for (int k = 0; k < g.n; ++k) {
+      a.seg[k].w = g.mm[k]->w.data;
+      a.seg[k].y = g.mm[k]->out;
+      a.seg[k].rows = static_cast<int>(g.mm[k]->w.rows);
+      a.seg[k].bias = g.bias[k];
+    }
+    if (norm) {
+      a.norm = true;
+      a.norm_w = norm->vec;
+      a.norm_eps = norm->f;
+    }
+    return a;
+  };
+  MatvecArgs a = args_of(same);
+  if (norm) a.norm_out = norm->out;
+  // Epilogues of a launch of one type: a GLU of a gate/up pair or a residual add of a single matrix.
+  if (j < ops_.size() && other.n == 0) {
     const Op& e = ops_[j];
+    const Op* const* mm = same.mm;
+    const int n_mm = same.n;
     if (n_mm == 2 && e.kind == OpKind::Glu && e.a == mm[0]->out && e.b == mm[1]->out && e.out == mm[0]->out &&
         mm[0]->w.rows == mm[1]->w.rows && e.count == int64_t(n) * mm[0]->w.rows) {
       a.glu = act_of(e.glu);
@@ -217,7 +236,18 @@ size_t CudaBackend::try_matvec_group(size_t i) {
   }
   // The normalized input is stored only when something reads it later.
   if (a.norm_out && !read_later(ops_, j, a.norm_out, xbytes)) a.norm_out = nullptr;
-  launch_matvec(a, stream_);
+  if (other.n > 0) {
+    // Fork: the other type's launch (normalizing the input itself, storing
+    // nothing else) waits for what came before; the next op waits for both.
+    CUDA_CHECK(cudaEventRecord(ev_fork_, stream_));
+    CUDA_CHECK(cudaStreamWaitEvent(side_, ev_fork_, 0));
+    launch_matvec(args_of(other), side_);
+    CUDA_CHECK(cudaEventRecord(ev_join_, side_));
+    launch_matvec(a, stream_);
+    CUDA_CHECK(cudaStreamWaitEvent(stream_, ev_join_, 0));
+  } else {
+    launch_matvec(a, stream_);
+  }
   return j - i;
 }
 
