@@ -270,6 +270,12 @@ TEST_P(MatmulTest, EmbedIsExact) {
   std::vector<float> ref(ids.size() * static_cast<size_t>(cols));
   ref::embed(w.host_weight(), ids.data(), static_cast<int>(ids.size()), ref.data());
   EXPECT_EQ(out.get(), ref) << type_name(type);
+  // Followed by a scale (Gemma's sqrt(n_embd)), which the lookup takes over: still exact.
+  const float s = std::sqrt(static_cast<float>(cols));
+  gpu->embed(gw, out.p);
+  gpu->scale(out.p, int64_t(ids.size()) * cols, s);
+  for (float& v : ref) v *= s;
+  EXPECT_EQ(out.get(), ref) << type_name(type) << " scaled";
 }
 
 // ---- fused launches: the model's op sequences vs the reference op by op ----
@@ -650,6 +656,56 @@ TEST(CudaGraph, DecodeStepsReplayOneGraph) {
   }
   EXPECT_EQ(cuda_be->graphs_captured(), 1);
   EXPECT_EQ(cuda_be->graph_launches(), 6);
+}
+
+// Batches marked `repeats` start the recorded step before its ops arrive. The
+// results stay right when a step differs from the recording (another op, a
+// read in the middle: the queued ops run again after the speculative launch)
+// and when a step leaves out its host write (the recording starts at the first op).
+TEST(CudaGraph, SpeculativeReplayMatchesAndFallsBack) {
+  REQUIRE_GPU();
+  std::mt19937 rng(15);
+  auto be = make_gpu();
+  auto* cuda_be = dynamic_cast<cuda::CudaBackend*>(be.get());
+  ASSERT_NE(cuda_be, nullptr);
+  const int64_t E = 256;
+  HostTensor w(TensorType::Q4_K, E, E, rng), nw(TensorType::F32, 1, E, rng);
+  const Weight gw = be->load_weight(w.t), gn = be->load_weight(nw.t);
+  DevBuf dx(*be, E), dh(*be, E), dy(*be, E);
+  // step kinds: 0 the usual one, 1 an extra scale, 2 a read of h in the middle, 3 x left from the last step
+  const int kinds[] = {0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0};
+  std::vector<float> x = randn(E, rng);
+  int step = 0;
+  for (const int kind : kinds) {
+    Batch b;
+    const int32_t pos = step, id = 0;
+    b.pos = &pos;
+    b.ids = &id;
+    b.n = 1;
+    b.repeats = true;
+    be->begin(b);
+    if (kind != 3) {
+      x = randn(E, rng);
+      be->write(dx.p, x.data(), E);
+    }
+    be->rms_norm(dx.p, &gn, 1e-5f, 1, E, dh.p);
+    std::vector<float> h(E), y(E), got(E), got_h(E);
+    ref::rms_norm(x.data(), nw.f32(), 1e-5f, 1, E, h.data());
+    if (kind == 2) {
+      be->read(dh.p, got_h.data(), E);
+      EXPECT_LE(nmse(got_h, h), kFloatBound) << "step " << step;
+    }
+    be->matmul(gw, dh.p, 1, dy.p);
+    ref::matmul(w.host_weight(), h.data(), 1, y.data());
+    if (kind == 1) {
+      be->scale(dy.p, E, 0.5f);
+      for (float& v : y) v *= 0.5f;
+    }
+    be->read(dy.p, got.data(), E);
+    EXPECT_LE(nmse(got, y), kInt8Bound) << "step " << step << " kind " << kind;
+    ++step;
+  }
+  EXPECT_GE(cuda_be->graph_launches(), 13);
 }
 #endif
 

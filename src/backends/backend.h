@@ -36,6 +36,12 @@ struct Batch {
   const int32_t* ids = nullptr;
   const int32_t* pos = nullptr;  // pos[i] = position of token i in its sequence
   int n = 0;
+  // The caller's promise: this batch issues the same ops (and host writes) as
+  // the previous batch of the same size, and running its step twice is
+  // harmless (everything a step reads it wrote earlier, or is cache at other
+  // positions). A backend may then start the recorded step before the ops
+  // arrive, checking them as they come.
+  bool repeats = false;
 };
 
 struct RopeParams {

@@ -109,6 +109,8 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
   // Like llama.cpp, the output layer goes to the GPU only when every layer is there.
   out_backend_ = (gpu_be && n_gpu > hp.n_layer) ? gpu_be : (hp.n_layer > 0 ? place_.back().backend : cpu_be);
   tok_embd_ = cpu_be->load_weight(*T.tok_embd);
+  embed_on_output_ = T.output == T.tok_embd && out_backend_ != cpu_be && hp.n_layer > 0 &&
+                     place_.front().backend == out_backend_;
   output_norm_ = out_backend_->load_weight(*T.output_norm);
   output_ = out_backend_->load_weight(*T.output);
 
@@ -166,11 +168,14 @@ void Context::truncate(int n) {
 }
 
 float* Context::embed_batch(int n, float scale) {
-  Backend& cpu = *backends_[0].backend;
-  Scratch& s = backends_[0].s;
-  cpu.embed(tok_embd_, s.x);
-  if (scale != 1.f) cpu.scale(s.x, int64_t(n) * model_.hparams().n_embd, scale);
-  residual_on_ = &cpu;
+  // The table stays on the CPU (as in llama.cpp), except where the output
+  // backend holds it already as the tied output matrix and runs the first
+  // layer too: then the lookup happens there and nothing crosses the bus.
+  Backend& be = embed_on_output_ ? *out_backend_ : *backends_[0].backend;
+  Scratch& s = scratch(be);
+  be.embed(embed_on_output_ ? output_ : tok_embd_, s.x);
+  if (scale != 1.f) be.scale(s.x, int64_t(n) * model_.hparams().n_embd, scale);
+  residual_on_ = &be;
   return s.x;
 }
 
@@ -232,6 +237,7 @@ void Context::decode(const int32_t* ids, int n, bool all_logits, float* logits) 
     const int m = std::min(opts_.n_batch, n - done);
     for (int i = 0; i < m; ++i) pos_[static_cast<size_t>(i)] = n_past_ + i;
     batch_ = Batch{ids + done, pos_.data(), m};
+    batch_.repeats = m == 1;  // a one-token step's ops depend on nothing but the model (positions live in memory)
     const bool last_chunk = done + m == n;
     if (all_logits) forward(batch_, 0, m, logits + int64_t(done) * hp.n_vocab);
     else forward(batch_, m - 1, last_chunk ? 1 : 0, logits);  // earlier chunks only fill the cache

@@ -87,6 +87,7 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   use_graphs_ = env_flag("JETLM_CUDA_GRAPHS", true);
   fuse_ = env_flag("JETLM_CUDA_FUSE", true);
   fork_ = env_flag("JETLM_CUDA_FORK", true);
+  speculate_ = env_flag("JETLM_CUDA_SPECULATE", true);
 #if defined(CUDART_VERSION) && CUDART_VERSION >= 12030
   set_pdl(prop.major >= 9 && env_flag("JETLM_CUDA_PDL", true));
 #else
@@ -124,9 +125,9 @@ CudaBackend::~CudaBackend() {
       if (op_host_[k].count) std::fprintf(stderr, " %s %.1f (%lld)", kKinds[k], 1000.0 * op_host_[k].ms / op_host_[k].count,
                                           static_cast<long long>(op_host_[k].count));
     std::fprintf(stderr, "\n");
-    static const char* const kPhases[] = {"begin+queue", "launch", "wait", "copy"};
+    static const char* const kPhases[] = {"begin+queue", "launch", "wait", "copy", "begin alone"};
     std::fprintf(stderr, "jetlm %s: host us per replayed step:", name_.c_str());
-    for (int k = 0; k < 4; ++k)
+    for (int k = 0; k < 5; ++k)
       if (step_host_n_[k]) std::fprintf(stderr, " %s %.1f", kPhases[k], 1000.0 * step_host_ms_[k] / step_host_n_[k]);
     std::fprintf(stderr, "\n");
     cudaEventDestroy(ev_start_);
@@ -257,12 +258,17 @@ void CudaBackend::stage_reserve(size_t bytes) {
 }
 
 void CudaBackend::write(float* dst, const float* host, int64_t n) {
+  // A write before the step's first op (the input of a step whose first
+  // layers ran on the CPU) precedes the recording; after it, the step starts.
+  const bool start = spec_ == Spec::Armed;
+  if (start) spec_ = Spec::Off;
   flush();
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
   stage_reserve(bytes);
   std::memcpy(h_stage_, host, bytes);
   CUDA_CHECK(cudaMemcpyAsync(dst, h_stage_, bytes, cudaMemcpyHostToDevice, stream_));
   CUDA_CHECK(cudaEventRecord(stage_free_, stream_));
+  if (start) spec_launch();
 }
 
 float* CudaBackend::alloc_host(int64_t n_floats) {
@@ -292,24 +298,31 @@ void CudaBackend::read(const float* src, float* host, int64_t n) {
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   const Clock::time_point t1 = stats_ ? Clock::now() : Clock::time_point{};
   if (!direct) std::memcpy(host, h_stage_, bytes);
-  if (graph_timing_pending_) {
-    float ms = 0.f;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, ev_start_, ev_stop_));
-    graph_gpu_ms_ += ms;
-    ++graph_timed_;
-    graph_timing_pending_ = false;
-    read_end_ = Clock::now();
-    step_time(2, t0, t1);
-    step_time(3, t1, read_end_);
-  }
+  step_done(t0, t1);
 }
 
 void CudaBackend::sync() {
   flush();
+  const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
   CUDA_CHECK(cudaStreamSynchronize(stream_));
+  step_done(t0, t0);
+}
+
+void CudaBackend::step_done(Clock::time_point wait_begin, Clock::time_point wait_end) {
+  if (!graph_timing_pending_) return;
+  float ms = 0.f;
+  CUDA_CHECK(cudaEventElapsedTime(&ms, ev_start_, ev_stop_));
+  graph_gpu_ms_ += ms;
+  ++graph_timed_;
+  graph_timing_pending_ = false;
+  read_end_ = Clock::now();
+  step_time(2, wait_begin, wait_end);
+  step_time(3, wait_end, read_end_);
 }
 
 void CudaBackend::drop_graph() {
+  spec_fail();  // (the launched recording is complete: callers synchronize first)
+  if (spec_ == Spec::Armed) spec_ = Spec::Off;
   if (graph_exec_) CUDA_CHECK(cudaGraphExecDestroy(graph_exec_));
   graph_exec_ = nullptr;
   graph_ops_.clear();
@@ -330,6 +343,7 @@ void CudaBackend::ensure_batch_capacity(int n) {
 }
 
 void CudaBackend::begin(const Batch& batch) {
+  const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
   flush();  // queued ops of the previous batch read the old positions
   if (batch.n <= 0) fail("begin: empty batch");
   ensure_batch_capacity(batch.n);
@@ -342,11 +356,63 @@ void CudaBackend::begin(const Batch& batch) {
   // One copy of positions and ids (d_pos_/h_batch_ are [2][batch_cap_]).
   CUDA_CHECK(cudaMemcpyAsync(d_pos_, h_batch_, sizeof(int32_t) * (batch_cap_ + batch.n), cudaMemcpyHostToDevice, stream_));
   CUDA_CHECK(cudaEventRecord(batch_uploaded_, stream_));
+  spec_ = Spec::Off;
+  if (speculate_ && use_graphs_ && batch.repeats && batch.n == 1 && graph_exec_ && step_replayed_) spec_ = Spec::Armed;
+  step_replayed_ = false;
+  if (stats_ && batch.n == 1) step_time(4, t0, Clock::now());
 }
 
-void CudaBackend::enqueue(const Op& op) { ops_.push_back(op); }
+void CudaBackend::spec_launch() {
+  spec_ = Spec::Launched;
+  spec_failed_ = false;
+  spec_k_ = 0;
+  launch_graph();
+}
+
+void CudaBackend::spec_fail() {
+  if (spec_ != Spec::Launched || spec_failed_) return;
+  // The ops so far become a queue again; the rest are queued as usual.
+  spec_failed_ = true;
+  ops_.assign(graph_ops_.begin(), graph_ops_.begin() + static_cast<std::ptrdiff_t>(spec_k_));
+}
+
+void CudaBackend::enqueue(const Op& op) {
+  if (spec_ == Spec::Armed) spec_launch();
+  if (spec_ == Spec::Launched && !spec_failed_) {
+    if (spec_k_ < graph_ops_.size() && same_op(op, graph_ops_[spec_k_])) {
+      ++spec_k_;
+      return;
+    }
+    spec_fail();
+  }
+  ops_.push_back(op);
+}
+
+void CudaBackend::launch_graph() {
+  const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
+  if (stats_ && !graph_timing_pending_) CUDA_CHECK(cudaEventRecord(ev_start_, stream_));
+  CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+  if (stats_ && !graph_timing_pending_) {
+    CUDA_CHECK(cudaEventRecord(ev_stop_, stream_));
+    graph_timing_pending_ = true;
+    if (read_end_ != Clock::time_point{}) step_time(0, read_end_, t0);
+    step_time(1, t0, Clock::now());
+  }
+  ++graph_launches_;
+}
 
 void CudaBackend::flush() {
+  if (spec_ == Spec::Launched) {
+    if (!spec_failed_ && spec_k_ == graph_ops_.size()) {  // the whole recording, as launched
+      spec_ = Spec::Off;
+      step_replayed_ = true;
+      ++flushes_;
+      return;
+    }
+    spec_fail();  // a flush before the end of the recording
+    spec_ = Spec::Off;
+  }
+  spec_ = Spec::Off;  // (armed: a flush before the step's first op)
   if (ops_.empty()) return;
   ++flushes_;
   // One-token steps are captured once and replayed: the launches of a whole
@@ -395,16 +461,8 @@ void CudaBackend::flush() {
       ++graphs_captured_;
       capture_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
-    const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
-    if (stats_ && !graph_timing_pending_) CUDA_CHECK(cudaEventRecord(ev_start_, stream_));
-    CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
-    if (stats_ && !graph_timing_pending_) {
-      CUDA_CHECK(cudaEventRecord(ev_stop_, stream_));
-      graph_timing_pending_ = true;
-      if (read_end_ != Clock::time_point{}) step_time(0, read_end_, t0);
-      step_time(1, t0, Clock::now());
-    }
-    ++graph_launches_;
+    launch_graph();
+    step_replayed_ = same;
   } else {
     const auto t0 = std::chrono::steady_clock::now();
     try {

@@ -83,6 +83,14 @@ class CudaBackend : public Backend {
  private:
   void enqueue(const Op& op);
   void flush();
+  void launch_graph();
+  // Speculative replay (Batch::repeats): the captured step starts at the
+  // step's first write or op; later ops are only compared with the recording.
+  // A difference (or a flush before the end) falls back to running the
+  // queued ops after it, which the caller's promise makes harmless.
+  enum class Spec : uint8_t { Off, Armed, Launched };
+  void spec_launch();
+  void spec_fail();
   void* dev_alloc(size_t bytes, const std::string& what);
   const void* unified_view(const void* host, size_t bytes, const std::string& what);
   void stage_reserve(size_t bytes);
@@ -94,6 +102,7 @@ class CudaBackend : public Backend {
   // cuda_exec.cpp: running the queue.
   void run_ops();
   size_t try_matvec_group(size_t i);
+  size_t try_embed_scale(size_t i);
   size_t try_attention(size_t i);
   size_t try_norm_add(size_t i);
   void run_single(const Op& op);
@@ -136,6 +145,11 @@ class CudaBackend : public Backend {
 
   std::vector<Op> ops_;
   std::vector<Op> graph_ops_;
+  Spec spec_ = Spec::Off;
+  bool spec_failed_ = false;
+  size_t spec_k_ = 0;           // ops of the step matched so far
+  bool step_replayed_ = false;  // the last step was one replay of the recording
+  bool speculate_ = true;       // JETLM_CUDA_SPECULATE
   cudaGraphExec_t graph_exec_ = nullptr;
   int graphs_captured_ = 0;
   int graph_launches_ = 0;
@@ -152,11 +166,14 @@ class CudaBackend : public Backend {
   };
   OpHostTime op_host_[kOpKinds];     // host time of each launch (captured or not) by the kind of its first op
   // Host time of a replayed step: from the end of the previous read() to the
-  // graph launch (begin + queueing the ops), the launch call, read()'s wait and copy.
+  // graph launch (begin + queueing the ops), the launch call, read()'s wait and
+  // copy, and begin() alone.
   using Clock = std::chrono::steady_clock;
   Clock::time_point read_end_{};
-  double step_host_ms_[4] = {0, 0, 0, 0};
-  int step_host_n_[4] = {0, 0, 0, 0};
+  double step_host_ms_[5] = {0, 0, 0, 0, 0};
+  int step_host_n_[5] = {0, 0, 0, 0, 0};
+  // After read()/sync()'s wait: the timed graph's device time and the host phases.
+  void step_done(Clock::time_point wait_begin, Clock::time_point wait_end);
   void step_time(int k, Clock::time_point t0, Clock::time_point t1) {
     step_host_ms_[k] += std::chrono::duration<double, std::milli>(t1 - t0).count();
     ++step_host_n_[k];

@@ -120,6 +120,7 @@ void CudaBackend::run_ops() {
     size_t used = 0;
     if (fuse_) {
       used = try_matvec_group(i);
+      if (!used) used = try_embed_scale(i);
       if (!used) used = try_attention(i);
       if (!used) used = try_norm_add(i);
     }
@@ -249,6 +250,17 @@ size_t CudaBackend::try_matvec_group(size_t i) {
     launch_matvec(a, stream_);
   }
   return j - i;
+}
+
+size_t CudaBackend::try_embed_scale(size_t i) {
+  if (i + 1 >= ops_.size()) return 0;
+  const Op& e = ops_[i];
+  const Op& sc = ops_[i + 1];
+  if (e.kind != OpKind::Embed || sc.kind != OpKind::Scale || sc.out != e.out || sc.count != int64_t(e.n) * e.w.cols)
+    return 0;
+  launch_dequant(static_cast<WType>(e.w.type), e.w.data, static_cast<int64_t>(row_bytes(e.w.type, e.w.cols)),
+                 static_cast<int>(e.w.cols), 0, e.n, d_ids_, sc.f, e.out, false, stream_);
+  return 2;
 }
 
 size_t CudaBackend::try_attention(size_t i) {
@@ -413,7 +425,8 @@ void CudaBackend::run_matmul(const Weight& w, const float* x, int n, float* y) {
   const int64_t rb = static_cast<int64_t>(row_bytes(w.type, cols));
   for (int64_t r0 = 0; r0 < rows; r0 += rc) {
     const int64_t m = std::min(rc, rows - r0);
-    launch_dequant(static_cast<WType>(w.type), w.data, rb, static_cast<int>(cols), r0, m, nullptr, gemm_w_, true, stream_);
+    launch_dequant(static_cast<WType>(w.type), w.data, rb, static_cast<int>(cols), r0, m, nullptr, 1.f, gemm_w_, true,
+                   stream_);
     gemm_f16(blas_, gemm_w_, gemm_x_, y + r0, static_cast<int>(m), n, static_cast<int>(cols), static_cast<int>(rows));
   }
 }
@@ -422,7 +435,7 @@ void CudaBackend::run_single(const Op& op) {
   switch (op.kind) {
     case OpKind::Embed:
       launch_dequant(static_cast<WType>(op.w.type), op.w.data, static_cast<int64_t>(row_bytes(op.w.type, op.w.cols)),
-                     static_cast<int>(op.w.cols), 0, op.n, d_ids_, op.out, false, stream_);
+                     static_cast<int>(op.w.cols), 0, op.n, d_ids_, 1.f, op.out, false, stream_);
       break;
     case OpKind::RmsNorm:
       launch_rms_norm(op.a, op.vec, op.f, op.count, static_cast<int>(op.dim), op.out, stream_);

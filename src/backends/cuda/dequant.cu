@@ -19,7 +19,7 @@ JDEV uint32_t pack_half2(float a, float b) {
 
 template <class F, bool kF16>
 __global__ void dequant_kernel(const uint8_t* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
-                               const int32_t* ids, void* out) {
+                               const int32_t* ids, float scale, void* out) {
   pdl_wait();
   const int n_twi = F::n_twi(cols);
   const int64_t total = nrows * n_twi;
@@ -40,6 +40,7 @@ __global__ void dequant_kernel(const uint8_t* w, int64_t row_bytes, int cols, in
       for (int k = 0; k < 8; ++k) {
         v[k] = __fmul_rn(sc, q[k]);
         if (F::kHasOffset) v[k] = __fadd_rn(v[k], off);
+        if (scale != 1.f) v[k] = __fmul_rn(v[k], scale);  // as the reference's scale op after the lookup
       }
       const int64_t o = r * cols + v0;
       if (vec) {
@@ -121,11 +122,12 @@ __global__ void __launch_bounds__(kDqThreads) dequant_f16_kernel(const uint8_t* 
 }
 
 struct DequantLaunch {
-  const void* w; int64_t row_bytes; int cols; int64_t row0, nrows; const int32_t* ids; void* out; bool f16; cudaStream_t s;
+  const void* w; int64_t row_bytes; int cols; int64_t row0, nrows; const int32_t* ids; float scale; void* out; bool f16;
+  cudaStream_t s;
   template <class F>
   void run() {
     const int64_t total = nrows * F::n_twi(cols);
-    if (f16 && !ids && cols % 8 == 0) {
+    if (f16 && !ids && cols % 8 == 0 && scale == 1.f) {
       const int64_t want = ceil_div(total, int64_t(kDqThreads));
       launch_kernel(dequant_f16_kernel<F>, dim3(static_cast<unsigned>(want < 65535 * 8 ? want : 65535 * 8)),
                     dim3(kDqThreads), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows,
@@ -134,19 +136,19 @@ struct DequantLaunch {
     }
     const int blocks = static_cast<int>(total / 256 + 1 < 65535 * 8 ? total / 256 + 1 : 65535 * 8);
     if (f16)
-      launch_kernel(dequant_kernel<F, true>, dim3(blocks), dim3(256), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows, ids, out);
+      launch_kernel(dequant_kernel<F, true>, dim3(blocks), dim3(256), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows, ids, scale, out);
     else
-      launch_kernel(dequant_kernel<F, false>, dim3(blocks), dim3(256), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows, ids, out);
+      launch_kernel(dequant_kernel<F, false>, dim3(blocks), dim3(256), 0, s, static_cast<const uint8_t*>(w), row_bytes, cols, row0, nrows, ids, scale, out);
   }
 };
 
 }  // namespace
 
 void launch_dequant(WType t, const void* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
-                    const int32_t* ids, void* out, bool out_f16, cudaStream_t s) {
+                    const int32_t* ids, float scale, void* out, bool out_f16, cudaStream_t s) {
   CUDA_REQUIRE(w != nullptr && out != nullptr, "null pointer");
   CUDA_REQUIRE(cols > 0 && nrows > 0 && row_bytes > 0 && row0 >= 0, "empty dequantization");
-  DequantLaunch l{w, row_bytes, cols, row0, nrows, ids, out, out_f16, s};
+  DequantLaunch l{w, row_bytes, cols, row0, nrows, ids, scale, out, out_f16, s};
   CUDA_REQUIRE(dispatch_format(t, l), "unsupported weight type " + std::to_string(static_cast<int>(t)));
 }
 

@@ -78,9 +78,9 @@ struct MatvecArgs {
 void launch_matvec(const MatvecArgs& a, cudaStream_t s);
 
 // Dequantize rows [row0, row0 + nrows) (or, with ids, rows ids[0..nrows)) to
-// float32 or float16, [nrows][cols].
+// float32 or float16, [nrows][cols], each value times scale (after the decode).
 void launch_dequant(WType t, const void* w, int64_t row_bytes, int cols, int64_t row0, int64_t nrows,
-                    const int32_t* ids, void* out, bool out_f16, cudaStream_t s);
+                    const int32_t* ids, float scale, void* out, bool out_f16, cudaStream_t s);
 
 // cuBLAS matrix products for prompt processing (n > 8 tokens).
 struct BlasHandle;

@@ -335,7 +335,6 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
   KTrace trace(kTrMatvec << 24 | static_cast<uint32_t>(a.type) << 16 | static_cast<uint32_t>(min(a.seg[0].rows / 16, 0xFFFF)));
   // (mv_static_smem counts these.)
   __shared__ float s_red[kMvWarps][N];
-  __shared__ float s_inv[N];
   __shared__ float s_part[kMvWarps][R * N];
   extern __shared__ float4 xs4[];
   float* xs = reinterpret_cast<float*>(xs4);
@@ -392,19 +391,22 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
         if (j < cols) *reinterpret_cast<float4*>(ws + j) = v[u];
       }
     }
+    if (Q8) __syncthreads();  // stage_q8 reads ws in another thread order
   }
 
   pdl_wait();
   trace.released();
   if (p.early) pdl_trigger();
 
+  float inv[N];  // the token's 1 / rms(x) with the fused norm
+#pragma unroll
+  for (int t = 0; t < N; ++t) inv[t] = 1.f;
   if (a.norm || p.x_smem) {
     // Stage x (times the norm weights) and sum the squares of x per token.
     float ss[N];
 #pragma unroll
     for (int t = 0; t < N; ++t) ss[t] = 0.f;
     if (Q8) {
-      if (scale_x) __syncthreads();  // ws was written in another thread order
 #pragma unroll
       for (int t = 0; t < N; ++t)
         if (t < n) stage_q8<F>(a.x + static_cast<int64_t>(t) * cols, scale_x ? ws : nullptr, cols, xq + t * stride, ss[t]);
@@ -451,29 +453,36 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
         const float v = warp_sum(ss[t]);
         if (lane == 0) s_red[warp][t] = v;
       }
-      __syncthreads();
-      if (tid < N) {
+    }
+    __syncthreads();  // the staged activations and the warps' sums of squares are complete
+    if (a.norm) {
+      // Every thread adds the warps' sums itself (no second barrier).
+#pragma unroll
+      for (int t = 0; t < N; ++t) {
         float sum = 0.f;
 #pragma unroll
-        for (int w = 0; w < kMvWarps; ++w) sum += s_red[w][tid];
-        s_inv[tid] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
+        for (int w = 0; w < kMvWarps; ++w) sum += s_red[w][t];
+        inv[t] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
       }
-      __syncthreads();
       if (blockIdx.x == 0 && a.norm_out) {
-        for (int t = 0; t < n; ++t) {
+#pragma unroll
+        for (int t = 0; t < N; ++t) {
+          if (t >= n) break;
           const float* xr = a.x + static_cast<int64_t>(t) * cols;
           for (int j = tid; j < cols; j += kMvThreads)
-            a.norm_out[static_cast<int64_t>(t) * cols + j] = xr[j] * s_inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
+            a.norm_out[static_cast<int64_t>(t) * cols + j] = xr[j] * inv[t] * (a.norm_w ? a.norm_w[j] : 1.f);
         }
       }
     }
-    __syncthreads();
   }
 
   trace.mark(0);
   // Output (i, t) of a row group belongs to lane i * N + t (R * N <= 32).
   const int oi = lane / N, ot = lane % N;
-  const float s_tok = a.norm ? s_inv[ot] : 1.f;
+  float s_tok = 1.f;
+#pragma unroll
+  for (int t = 0; t < N; ++t)
+    if (a.norm && t == ot) s_tok = inv[t];
   for (int bg = blockIdx.x; bg < p.n_bg; bg += gridDim.x) {
     const bool first = bg == blockIdx.x;
     if (!first) {
@@ -581,7 +590,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 // The kernel's static shared memory; the staging (dynamic) gets the rest of 48 KB.
 template <int N, int R>
 constexpr size_t mv_static_smem() {
-  return sizeof(float) * (kMvWarps * N + N + kMvWarps * R * N);
+  return sizeof(float) * (kMvWarps * N + kMvWarps * R * N);
 }
 
 // Blocks of one matrix-vector kernel that a multiprocessor holds with `smem`
