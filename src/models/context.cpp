@@ -109,10 +109,12 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
   // Like llama.cpp, the output layer goes to the GPU only when every layer is there.
   out_backend_ = (gpu_be && n_gpu > hp.n_layer) ? gpu_be : (hp.n_layer > 0 ? place_.back().backend : cpu_be);
   tok_embd_ = cpu_be->load_weight(*T.tok_embd);
-  embed_on_output_ = T.output == T.tok_embd && out_backend_ != cpu_be && hp.n_layer > 0 &&
-                     place_.front().backend == out_backend_;
+  // The lookup runs where the first layer runs when the output layer is there
+  // too (the tied table is the output matrix itself): nothing crosses the bus.
+  embed_on_output_ = out_backend_ != cpu_be && hp.n_layer > 0 && place_.front().backend == out_backend_;
   output_norm_ = out_backend_->load_weight(*T.output_norm);
   output_ = out_backend_->load_weight(*T.output);
+  if (embed_on_output_) out_embd_ = T.output == T.tok_embd ? output_ : out_backend_->load_weight(*T.tok_embd);
 
   // Scratch on every backend in use.
   const int64_t B = opts_.n_batch;
@@ -168,12 +170,9 @@ void Context::truncate(int n) {
 }
 
 float* Context::embed_batch(int n, float scale) {
-  // The table stays on the CPU (as in llama.cpp), except where the output
-  // backend holds it already as the tied output matrix and runs the first
-  // layer too: then the lookup happens there and nothing crosses the bus.
   Backend& be = embed_on_output_ ? *out_backend_ : *backends_[0].backend;
   Scratch& s = scratch(be);
-  be.embed(embed_on_output_ ? output_ : tok_embd_, s.x);
+  be.embed(embed_on_output_ ? out_embd_ : tok_embd_, s.x);
   if (scale != 1.f) be.scale(s.x, int64_t(n) * model_.hparams().n_embd, scale);
   residual_on_ = &be;
   return s.x;

@@ -107,7 +107,8 @@ class Context {
   std::vector<Place> place_;
   Backend* out_backend_ = nullptr;
   Weight tok_embd_, output_norm_, output_;
-  bool embed_on_output_ = false;  // token lookup from the tied output matrix on the output backend
+  bool embed_on_output_ = false;  // token lookup on the output backend, which runs every layer
+  Weight out_embd_;               // ... from this table there (output_ when tied)
   std::vector<float> host_x_;       // staging for CPU/GPU boundary copies
   float* logits_ = nullptr;         // [n_vocab]: the output backend's host memory or logits_plain_
   std::vector<float> logits_plain_;

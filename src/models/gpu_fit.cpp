@@ -40,7 +40,10 @@ GpuFit estimate_gpu_fit(const HParams& hp, const ModelTensors& t, const GpuFitIn
   int64_t w = 0;
   for (const LayerTensors& L : t.layers) w = std::max(w, layer_weight_bytes(L));
   f.layer_bytes = (in.weights_in_place ? 0 : w) + kv;
-  f.output_bytes = in.weights_in_place ? 0 : tensor_bytes(t.output_norm) + tensor_bytes(t.output);
+  // With the output layer comes the token table (the same tensor when tied; see Context::embed_batch).
+  f.output_bytes = in.weights_in_place ? 0
+                                       : tensor_bytes(t.output_norm) + tensor_bytes(t.output) +
+                                             (t.tok_embd != t.output ? tensor_bytes(t.tok_embd) : 0);
 
   const int64_t B = in.n_batch, E = hp.n_embd, F = hp.n_ff;
   const int64_t scratch = B * (3 * E + int64_t(hp.n_head) * hp.head_dim_k + hp.n_embd_k_gqa() + hp.n_embd_v_gqa() +
