@@ -626,16 +626,29 @@ TEST(CudaFusion, QkNormRopeAttentionMatches) {
 }
 
 #ifdef JETLM_HAVE_CUDA
+// The graph tests' step: h = norm(x) with nw, y = W h (Q4_K), on a CUDA backend.
+struct GraphStep {
+  static constexpr int64_t E = 256;
+  std::mt19937 rng;
+  std::unique_ptr<Backend> be = make_gpu();
+  cuda::CudaBackend* cuda_be = dynamic_cast<cuda::CudaBackend*>(be.get());
+  HostTensor w, nw;
+  Weight gw, gn;
+  explicit GraphStep(unsigned seed)
+      : rng(seed), w(TensorType::Q4_K, E, E, rng), nw(TensorType::F32, 1, E, rng), gw(be->load_weight(w.t)),
+        gn(be->load_weight(nw.t)) {}
+};
+
 // A one-token step is captured once and replayed: same results as without graphs.
 TEST(CudaGraph, DecodeStepsReplayOneGraph) {
   REQUIRE_GPU();
-  std::mt19937 rng(14);
-  auto be = make_gpu();
-  auto* cuda_be = dynamic_cast<cuda::CudaBackend*>(be.get());
-  ASSERT_NE(cuda_be, nullptr);
-  const int64_t E = 256;
-  HostTensor w(TensorType::Q4_K, E, E, rng), nw(TensorType::F32, 1, E, rng);
-  const Weight gw = be->load_weight(w.t), gn = be->load_weight(nw.t);
+  GraphStep gs(14);
+  ASSERT_NE(gs.cuda_be, nullptr);
+  const int64_t E = GraphStep::E;
+  Backend* be = gs.be.get();
+  const HostTensor &w = gs.w, &nw = gs.nw;
+  const Weight &gw = gs.gw, &gn = gs.gn;
+  std::mt19937& rng = gs.rng;
   std::vector<float> x = randn(E, rng);
   DevBuf dx(*be, x), dh(*be, E), dy(*be, E);
   for (int step = 0; step < 6; ++step) {
@@ -654,8 +667,8 @@ TEST(CudaGraph, DecodeStepsReplayOneGraph) {
     EXPECT_LE(nmse(got, x), kInt8Bound) << "step " << step;
     x = got;
   }
-  EXPECT_EQ(cuda_be->graphs_captured(), 1);
-  EXPECT_EQ(cuda_be->graph_launches(), 6);
+  EXPECT_EQ(gs.cuda_be->graphs_captured(), 1);
+  EXPECT_EQ(gs.cuda_be->graph_launches(), 6);
 }
 
 // Batches marked `repeats` start the recorded step before its ops arrive. The
@@ -664,13 +677,13 @@ TEST(CudaGraph, DecodeStepsReplayOneGraph) {
 // and when a step leaves out its host write (the recording starts at the first op).
 TEST(CudaGraph, SpeculativeReplayMatchesAndFallsBack) {
   REQUIRE_GPU();
-  std::mt19937 rng(15);
-  auto be = make_gpu();
-  auto* cuda_be = dynamic_cast<cuda::CudaBackend*>(be.get());
-  ASSERT_NE(cuda_be, nullptr);
-  const int64_t E = 256;
-  HostTensor w(TensorType::Q4_K, E, E, rng), nw(TensorType::F32, 1, E, rng);
-  const Weight gw = be->load_weight(w.t), gn = be->load_weight(nw.t);
+  GraphStep gs(15);
+  ASSERT_NE(gs.cuda_be, nullptr);
+  const int64_t E = GraphStep::E;
+  Backend* be = gs.be.get();
+  const HostTensor &w = gs.w, &nw = gs.nw;
+  const Weight &gw = gs.gw, &gn = gs.gn;
+  std::mt19937& rng = gs.rng;
   DevBuf dx(*be, E), dh(*be, E), dy(*be, E);
   // step kinds: 0 the usual one, 1 an extra scale, 2 a read of h in the middle, 3 x left from the last step
   const int kinds[] = {0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0};
@@ -705,7 +718,7 @@ TEST(CudaGraph, SpeculativeReplayMatchesAndFallsBack) {
     EXPECT_LE(nmse(got, y), kInt8Bound) << "step " << step << " kind " << kind;
     ++step;
   }
-  EXPECT_GE(cuda_be->graph_launches(), 13);
+  EXPECT_GE(gs.cuda_be->graph_launches(), 13);
 }
 #endif
 
