@@ -109,9 +109,10 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
   // Like llama.cpp, the output layer goes to the GPU only when every layer is there.
   out_backend_ = (gpu_be && n_gpu > hp.n_layer) ? gpu_be : (hp.n_layer > 0 ? place_.back().backend : cpu_be);
   tok_embd_ = cpu_be->load_weight(*T.tok_embd);
-  // The lookup runs where the first layer runs when the output layer is there
-  // too (the tied table is the output matrix itself): nothing crosses the bus.
-  embed_on_output_ = out_backend_ != cpu_be && hp.n_layer > 0 && place_.front().backend == out_backend_;
+  // With every layer and the output on the GPU (n_gpu > n_layer, where the fit
+  // counts the table) the lookup runs there too, from the tied output matrix
+  // or a copy of the table: nothing crosses the bus.
+  embed_on_output_ = gpu_be && n_gpu > hp.n_layer && out_backend_ == gpu_be;
   output_norm_ = out_backend_->load_weight(*T.output_norm);
   output_ = out_backend_->load_weight(*T.output);
   if (embed_on_output_) out_embd_ = T.output == T.tok_embd ? output_ : out_backend_->load_weight(*T.tok_embd);

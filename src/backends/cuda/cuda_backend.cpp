@@ -410,7 +410,6 @@ void CudaBackend::flush() {
       return;
     }
     spec_fail();  // a flush before the end of the recording
-    spec_ = Spec::Off;
   }
   spec_ = Spec::Off;  // (armed: a flush before the step's first op)
   if (ops_.empty()) return;
