@@ -106,8 +106,9 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
     p.w = load_layer(*p.backend, T.layers[static_cast<size_t>(il)], T.rope_freqs);
     p.kv = p.backend->alloc_kv(n_ctx_, hp.n_embd_k_gqa(), hp.n_embd_v_gqa(), opts_.kv_type);
   }
-  // Like llama.cpp, the output layer goes to the GPU only when every layer is there.
-  out_backend_ = (gpu_be && n_gpu > hp.n_layer) ? gpu_be : (hp.n_layer > 0 ? place_.back().backend : cpu_be);
+  // Like llama.cpp, the output layer goes to the GPU only when every layer is there
+  // and -ngl counts one more (it is the (n_layer + 1)-th layer).
+  out_backend_ = (gpu_be && n_gpu > hp.n_layer) ? gpu_be : cpu_be;
   tok_embd_ = cpu_be->load_weight(*T.tok_embd);
   // With every layer and the output on the GPU (n_gpu > n_layer, where the fit
   // counts the table) the lookup runs there too, from the tied output matrix
@@ -179,27 +180,25 @@ float* Context::embed_batch(int n, float scale) {
   return s.x;
 }
 
-float* Context::enter_layer(int il, int n) {
-  Backend& be = layer_backend(il);
+float* Context::move_residual(Backend& be, int first, int count) {
   Scratch& dst = scratch(be);
   if (residual_on_ != &be) {
-    const int64_t count = int64_t(n) * model_.hparams().n_embd;
-    residual_on_->read(scratch(*residual_on_).x, host_x_.data(), count);
-    be.write(dst.x, host_x_.data(), count);
+    const int64_t off = int64_t(first) * model_.hparams().n_embd, len = int64_t(count) * model_.hparams().n_embd;
+    residual_on_->read(scratch(*residual_on_).x + off, host_x_.data(), len);
+    be.write(dst.x + off, host_x_.data(), len);
     residual_on_ = &be;
   }
   return dst.x;
 }
 
+float* Context::enter_layer(int il, int n) { return move_residual(layer_backend(il), 0, n); }
+
 void Context::output_rows(int first, int count, float* logits) {
   const HParams& hp = model_.hparams();
   Backend& be = *out_backend_;
   Scratch& s = scratch(be);
-  if (residual_on_ != &be) {
-    // Only when no layer ran on the output backend (cannot happen with the placement above).
-    fail("internal: residual stream is not on the output backend");
-  }
-  const float* x = s.x + int64_t(first) * hp.n_embd;
+  // The rows read (the last layer's backend may be another).
+  const float* x = move_residual(be, first, count) + int64_t(first) * hp.n_embd;
   for (int r = 0; r < count; r += kLogitRows) {
     const int m = std::min(kLogitRows, count - r);
     be.rms_norm(x + int64_t(r) * hp.n_embd, &output_norm_, hp.norm_eps, m, hp.n_embd, s.h);

@@ -94,6 +94,9 @@ class Context {
   // Runs one batch; writes logits of rows [first_logit, first_logit + n_logits) (none when 0).
   void forward(const Batch& b, int first_logit, int n_logits, float* logits);
   BackendSlot& slot(Backend& be);
+  // Rows [first, first + count) of the residual stream onto `be` (through the host
+  // when it is on another backend, which it then leaves); returns be's stream.
+  float* move_residual(Backend& be, int first, int count);
   // Layers il >= n_layer - n_gpu on gpu_be (the output too when n_gpu > n_layer), the rest on
   // cpu_be; the KV cache and the scratch of every backend.
   void place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be);
