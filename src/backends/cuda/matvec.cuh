@@ -335,7 +335,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
   KTrace trace(kTrMatvec << 24 | static_cast<uint32_t>(a.type) << 16 | static_cast<uint32_t>(min(a.seg[0].rows / 16, 0xFFFF)));
   // (mv_static_smem counts these.)
   __shared__ float s_red[kMvWarps][N];
-  __shared__ float s_part[kMvWarps][R * N];
+  __shared__ float s_part[2][kMvWarps][R * N];  // by the parity of the block's round
   extern __shared__ float4 xs4[];
   float* xs = reinterpret_cast<float*>(xs4);
   uint4* xq = reinterpret_cast<uint4*>(xs4);
@@ -483,7 +483,8 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 #pragma unroll
   for (int t = 0; t < N; ++t)
     if (a.norm && t == ot) s_tok = inv[t];
-  for (int bg = blockIdx.x; bg < p.n_bg; bg += gridDim.x) {
+  int round = 0;
+  for (int bg = blockIdx.x; bg < p.n_bg; bg += gridDim.x, ++round) {
     const bool first = bg == blockIdx.x;
     if (!first) {
       g = row_group(a, p, bg, warp, rw);
@@ -545,20 +546,22 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 #pragma unroll
       for (int t = 0; t < N; ++t) acc[i][t] = warp_sum(acc[i][t]);
     if (W > 1) {
-      // Every lane holds every sum; lane i * N + t publishes (i, t), the first warp of the group adds them.
-      __syncthreads();  // the previous group's sums have been read
+      // Every lane holds every sum; lane i * N + t publishes (i, t), the first warp of the
+      // group adds them. One barrier: a round writes the buffer of its parity, which the
+      // round before last read before this block's barrier of the last round.
+      float (*part)[R * N] = s_part[round & 1];
 #pragma unroll
       for (int i = 0; i < R; ++i)
 #pragma unroll
         for (int t = 0; t < N; ++t)
-          if (lane == i * N + t) s_part[warp][i * N + t] = acc[i][t];
+          if (lane == i * N + t) part[warp][i * N + t] = acc[i][t];
       __syncthreads();
 #pragma unroll
       for (int i = 0; i < R; ++i)
 #pragma unroll
         for (int t = 0; t < N; ++t) {
           float v = 0.f;
-          for (int k = 0; k < W; ++k) v += s_part[warp - ks + k][i * N + t];
+          for (int k = 0; k < W; ++k) v += part[warp - ks + k][i * N + t];
           acc[i][t] = v;
         }
     }
@@ -590,7 +593,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 // The kernel's static shared memory; the staging (dynamic) gets the rest of 48 KB.
 template <int N, int R>
 constexpr size_t mv_static_smem() {
-  return sizeof(float) * (kMvWarps * N + kMvWarps * R * N);
+  return sizeof(float) * (kMvWarps * N + 2 * kMvWarps * R * N);
 }
 
 // Blocks of one matrix-vector kernel that a multiprocessor holds with `smem`
