@@ -153,6 +153,32 @@ JDEV void stage_q8(const float* xr, const float* ws, int cols, uint4* rec, float
   }
 }
 
+// The norm weights of stage_q8's groups into ws, each thread those of the
+// groups it will stage itself (so no barrier is needed in between).
+JDEV void stage_q8_weights(const float* w, float* ws, int cols) {
+  const int n_groups = cols / 8;
+  constexpr int kU = kStageU / 2;  // as stage_q8
+  for (int base = 0; base < n_groups; base += kMvThreads * kU) {
+    float4 lo[kU], hi[kU];
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      const int gi = base + threadIdx.x + u * kMvThreads;
+      if (gi < n_groups) {
+        lo[u] = __ldg(reinterpret_cast<const float4*>(w + 8 * gi));
+        hi[u] = __ldg(reinterpret_cast<const float4*>(w + 8 * gi + 4));
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kU; ++u) {
+      const int gi = base + threadIdx.x + u * kMvThreads;
+      if (gi < n_groups) {
+        *reinterpret_cast<float4*>(ws + 8 * gi) = lo[u];
+        *reinterpret_cast<float4*>(ws + 8 * gi + 4) = hi[u];
+      }
+    }
+  }
+}
+
 // One work item against the staged int8 activations: acc[i][t] += row i . x_t.
 // (A specialization, so that the float formats, which have no integer codes,
 // never instantiate it.)
@@ -377,7 +403,9 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
   const int stride = Q8 ? xq_stride<F>(cols) : xs_stride<F>(cols);
   // The norm weights go to shared memory now, after the n activation rows.
   float* ws = Q8 ? reinterpret_cast<float*>(xq + n * stride) : xs + n * stride;
-  if (scale_x && stage_vec) {
+  if (scale_x && stage_vec && Q8) {
+    stage_q8_weights(a.norm_w, ws, cols);
+  } else if (scale_x && stage_vec) {
     for (int base = 0; base < cols; base += kStagePass) {
       float4 v[kStageU];
 #pragma unroll
@@ -391,7 +419,6 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
         if (j < cols) *reinterpret_cast<float4*>(ws + j) = v[u];
       }
     }
-    if (Q8) __syncthreads();  // stage_q8 reads ws in another thread order
   }
 
   pdl_wait();
