@@ -23,7 +23,7 @@ bool env_flag(const char* name, bool fallback) {
   return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N' || v[0] == 'f' || v[0] == 'F');
 }
 
-// JETLM_CUDA_MV="split=2,warps=24,items=32,early=1,prefetch=0,int8=0,persist=0,bps=2": matrix-vector launch
+// JETLM_CUDA_MV="split=2,warps=24,scost=1,early=1,prefetch=0,int8=0,persist=0,bps=2": matrix-vector launch
 // tuning for experiments (kernels.h); unknown keys are ignored.
 MatvecTuning matvec_tuning_from_env() {
   MatvecTuning t;
@@ -42,7 +42,7 @@ MatvecTuning matvec_tuning_from_env() {
       if (k == "split" && x >= 0) t.split = x;
       else if (k == "warps" && x >= 1) t.warps_per_sm = x;
       else if (k == "scost" && x >= 0) t.split_cost = x;
-      else if (k == "early") t.early_trigger = x != 0;
+      else if (k == "early" && x >= 0 && x <= 5) t.early_trigger = x;
       else if (k == "prefetch") t.prefetch = x != 0;
       else if (k == "int8") t.int8 = x != 0;
       else if (k == "persist") t.persist = x != 0;

@@ -237,6 +237,8 @@ size_t CudaBackend::try_matvec_group(size_t i) {
   }
   // The normalized input is stored only when something reads it later.
   if (a.norm_out && !read_later(ops_, j, a.norm_out, xbytes)) a.norm_out = nullptr;
+  // A post-norm + residual launch next lets its successor start before its own wait.
+  a.next_waits = !(j + 1 < ops_.size() && ops_[j].kind == OpKind::RmsNorm && ops_[j + 1].kind == OpKind::Add);
   if (other.n > 0) {
     // Fork: the other type's launch (normalizing the input itself, storing
     // nothing else) waits for what came before; the next op waits for both.

@@ -36,7 +36,10 @@ struct MatvecTuning {
   int split = 0;          // warps sharing one row group (0: chosen per launch; else a divisor of 12)
   int warps_per_sm = 24;  // warps a multiprocessor holds at once, for choosing the split
   int split_cost = 1;     // cross-warp reduction of a split row, in half passes over a slice
-  int early_trigger = 1;  // PDL: let the next kernel start right after the wait
+  // PDL: let the next kernel start right after the wait (1), before it (2), before it
+  // when the grid has at most 1 / (early - 2) block per multiprocessor and the next
+  // launch waits (3-5), or at the end (0). Measured in docs/benchmarks.md, session 7.
+  int early_trigger = 3;
   int prefetch = 1;       // L2 prefetch of a warp's later weights before the wait
   int int8 = 1;           // quantized weights: int8 activations and dp4a (sm_61+)
   int persist = 1;        // grid of what the GPU holds at once, blocks looping over row groups
@@ -74,6 +77,9 @@ struct MatvecArgs {
   // Fused GLU epilogue (n_seg == 2, seg[0] = gate, seg[1] = up, same rows):
   // seg[0].y = act(gate) * up, seg[1].y = up.
   Act glu = Act::None;
+  // The next launch does not itself let the one after it start before its wait
+  // (MatvecTuning::early_trigger 3-5: then a small grid may trigger before its own).
+  bool next_waits = false;
 };
 void launch_matvec(const MatvecArgs& a, cudaStream_t s);
 

@@ -94,7 +94,7 @@ struct MatvecPlan {
   int split = 1;           // warps sharing one row group, each a contiguous slice of its work items
   int x_vec = 0;           // activations (and norm weights) 16-byte aligned, cols % 4 == 0
   int x_smem = 0;          // activations staged in shared memory
-  int early = 0;           // PDL trigger right after the wait (else after the main loop)
+  int early = 0;           // PDL trigger: 1 right after the wait, 2 before it (0: after the main loop; 3-5: see MatvecTuning)
   int prefetch = 1;        // L2 prefetch of a warp's later work items before the wait
   int n_bg = 0;            // block groups (kMvWarps / split row groups each) of all segments
 };
@@ -421,9 +421,10 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
     }
   }
 
+  if (p.early == 2) pdl_trigger();
   pdl_wait();
   trace.released();
-  if (p.early) pdl_trigger();
+  if (p.early == 1) pdl_trigger();
 
   float inv[N];  // the token's 1 / rms(x) with the fused norm
 #pragma unroll
@@ -642,7 +643,8 @@ int matvec_blocks_per_sm(size_t smem) {
 
 // At most the blocks the GPU holds at once (the kernel loops over block groups).
 template <class F, int N, int R, bool Q8>
-void launch_matvec_grid(const MatvecPlan& p, size_t smem, const MatvecArgs& a, cudaStream_t s) {
+void launch_matvec_grid(const MatvecPlan& plan, size_t smem, const MatvecArgs& a, cudaStream_t s) {
+  MatvecPlan p = plan;
   int grid = p.n_bg;
   if (matvec_tuning().persist) {
     int bps = matvec_blocks_per_sm<F, N, R, Q8>(smem);
@@ -650,6 +652,7 @@ void launch_matvec_grid(const MatvecPlan& p, size_t smem, const MatvecArgs& a, c
     const int most = bps * sm_count();
     if (grid > most) grid = most;
   }
+  if (p.early >= 3) p.early = a.next_waits && grid * (p.early - 2) <= sm_count() ? 2 : 1;
   launch_kernel(matvec_kernel<F, N, R, Q8>, dim3(grid), dim3(kMvThreads), smem, s, a, p);
 }
 
