@@ -94,7 +94,7 @@ struct MatvecPlan {
   int split = 1;           // warps sharing one row group, each a contiguous slice of its work items
   int x_vec = 0;           // activations (and norm weights) 16-byte aligned, cols % 4 == 0
   int x_smem = 0;          // activations staged in shared memory
-  int early = 0;           // PDL trigger: 1 right after the wait, 2 before it (0: after the main loop; 3-5: see MatvecTuning)
+  int early = 0;           // PDL trigger: 1 after the wait, 2 before it, 0 after the main loop (MatvecTuning)
   int prefetch = 1;        // L2 prefetch of a warp's later work items before the wait
   int n_bg = 0;            // block groups (kMvWarps / split row groups each) of all segments
 };
