@@ -45,9 +45,9 @@ def main():
     # records of one id are cut into launches where their starts jump by > 200 us.
     by_grid = collections.defaultdict(list)
     for i in range(n):
-        g, tag, blk, nblk, t0lo, t0hi, d1, d2, m0, m1, m2, _ = struct.unpack_from("<12I", data, W * i)
+        g, tag, blk, nblk, t0lo, t0hi, d1, d2, m0, m1, m2, m3 = struct.unpack_from("<12I", data, W * i)
         t0 = t0lo | (t0hi << 32)
-        by_grid[g].append((t0, t0 + d1, t0 + d2, tag, nblk, (m0, m1, m2)))
+        by_grid[g].append((t0, t0 + d1, t0 + d2, tag, nblk, (m0, m1, m2, m3)))
     launches = []
     for recs in by_grid.values():
         recs.sort()
@@ -55,9 +55,12 @@ def main():
         for t0, t1, t2, tag, nblk, marks in recs:
             if cur is None or t0 - cur["last_start"] > 200000:
                 cur = {"tag": tag, "blocks": 0, "nblk": nblk, "start": t0, "rel_first": t1, "rel_last": t1, "end": t2,
-                       "marks": [0, 0, 0]}
+                       "marks": [0, 0, 0, 0], "phases": []}
                 launches.append(cur)
-            for k in range(3):
+            if all(marks):
+                pts = [t1 - t0] + list(marks) + [t2 - t0]
+                cur["phases"].append([pts[q + 1] - pts[q] for q in range(5)])
+            for k in range(4):
                 if marks[k]:
                     cur["marks"][k] = max(cur["marks"][k], t0 + marks[k])
             cur["last_start"] = t0
@@ -91,13 +94,14 @@ def main():
         prev_end = s[0]["start"]
         for e in s:
             k = name_of(e["tag"])
-            a = acc.setdefault(k, [0, 0.0, 0.0, 0.0, 0.0, [0.0, 0.0, 0.0, 0.0], 0])
+            a = acc.setdefault(k, [0, 0.0, 0.0, 0.0, 0.0, [0.0] * 5, 0, [0.0] * 5])
             a[0] += 1
             m = e["marks"]
             if all(m):
                 pts = [e["rel_first"]] + m + [e["end"]]
-                for q in range(4):
+                for q in range(5):
                     a[5][q] += pts[q + 1] - pts[q]
+                    a[7][q] += sorted(ph[q] for ph in e["phases"])[len(e["phases"]) // 2]
                 a[6] += 1
             a[1] += e["end"] - prev_end
             a[2] += max(0, e["rel_first"] - prev_end)
@@ -114,10 +118,12 @@ def main():
         print("%-28s %6.1f %10.2f %10.2f %10.2f %10.2f %10.1f" % (k, c / nt, a[1] / c / 1e3, a[2] / c / 1e3,
                                                                 a[3] / c / 1e3, a[4] / c / 1e3, a[1] / nt / 1e3))
     print("%-28s %6s %10s %10s %10s %10s %10.1f" % ("total", "", "", "", "", "", tot / 1e3))
-    print("\nphases (kernels with marks): released->m0, m0->m1, m1->m2, m2->end, us (latest block at each point)")
+    print("\nphases (kernels with 4 marks): released->m0->m1->m2->m3->end, us: the latest block at each point | "
+          "the median block's own")
     for k, a in acc.items():
         if a[6]:
-            print("%-28s %s" % (k, "  ".join("%6.2f" % (x / a[6] / 1e3) for x in a[5])))
+            print("%-28s %s  | %s" % (k, "  ".join("%6.2f" % (x / a[6] / 1e3) for x in a[5]),
+                                      "  ".join("%6.2f" % (x / a[6] / 1e3) for x in a[7])))
     last = toks[-1]
     print("\nlast step, first %d launches: start/released/end relative to the previous end (us), blocks" % args.show)
     prev_end = last[0]["start"]

@@ -184,12 +184,11 @@ JDEV void stage_q8_weights(const float* w, float* ws, int cols) {
 // never instantiate it.)
 template <class F, int N, int R, bool kInt>
 struct Q8Item {
-  static JDEV void run(const typename F::Raw*, const bool*, int, int, const uint4*, int, float (*)[N]) {}
+  static JDEV void run(const typename F::Raw*, int, int, const uint4*, int, float (*)[N]) {}
 };
 template <class F, int N, int R>
 struct Q8Item<F, N, R, true> {
-  static JDEV void run(const typename F::Raw* raw, const bool* valid, int twi, int n, const uint4* rec, int rstride,
-                       float (*acc)[N]) {
+  static JDEV void run(const typename F::Raw* raw, int twi, int n, const uint4* rec, int rstride, float (*acc)[N]) {
     constexpr int SR = F::kScaleRun;
     static_assert(F::kGroups % SR == 0 && SR <= 4, "a scale run lies inside one 32-value block");
 #pragma unroll
@@ -217,7 +216,6 @@ struct Q8Item<F, N, R, true> {
         }
 #pragma unroll
         for (int i = 0; i < R; ++i) {
-          if (!valid[i]) continue;
           uint32_t c0, c1;
           float sc, off;
           F::codes(raw[i], twi, g0 + gg, c0, c1, sc, off);
@@ -227,7 +225,6 @@ struct Q8Item<F, N, R, true> {
       }
 #pragma unroll
       for (int i = 0; i < R; ++i) {
-        if (!valid[i]) continue;
         uint32_t c0, c1;
         float sc, off;
         F::codes(raw[i], twi, g0, c0, c1, sc, off);
@@ -245,7 +242,7 @@ struct Q8Item<F, N, R, true> {
 
 // One work item against the staged (or global) float activations.
 template <class F, int N, int R>
-JDEV void float_item(const typename F::Raw* raw, const bool* valid, int twi, const MatvecArgs& a, const MatvecPlan& p,
+JDEV void float_item(const typename F::Raw* raw, int twi, const MatvecArgs& a, const MatvecPlan& p,
                      const float* xs, int stride, bool scale_x, float (*acc)[N]) {
   const int cols = a.cols, n = a.n;
 #pragma unroll
@@ -299,7 +296,6 @@ JDEV void float_item(const typename F::Raw* raw, const bool* valid, int twi, con
     }
 #pragma unroll
     for (int i = 0; i < R; ++i) {
-      if (!valid[i]) continue;
       float q[8], sc, off;
       F::decode(raw[i], twi, g, q, sc, off);
 #pragma unroll
@@ -335,6 +331,7 @@ JDEV RowGroup row_group(const MatvecArgs& a, const MatvecPlan& p, int bg, int wa
 }
 
 // Row pointers of slot i: row r0 + i, or with GLU gate (even i) / up (odd i) row r0 + i/2.
+// A slot past the last row reads row 0: its sums are computed without branches and dropped.
 template <int R>
 JDEV void row_slots(const MatvecArgs& a, RowGroup g, bool glu, const uint8_t* (&rowp)[R], bool (&valid)[R]) {
   const int rows = a.seg[g.seg].rows;
@@ -369,7 +366,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
   const bool glu = a.glu != Act::None;
   const int W = p.split, ks = warp % W;
   const int rw = glu ? R / 2 : R;
-  const int cols = a.cols, n = a.n;
+  const int cols = a.cols, n = N == 1 ? 1 : a.n;  // (the host takes N = 1 only for one token)
 
   // This warp's slice [tb, te) of each row's work items.
   const int n_twi = F::n_twi(cols);
@@ -388,12 +385,13 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
   if (tb + lane < te) {
 #pragma unroll
     for (int i = 0; i < R; ++i)
-      if (valid[i]) F::load(rowp[i], tb + lane, cols, raw[i]);
+      F::load(rowp[i], tb + lane, cols, raw[i]);
   }
   if (p.prefetch && te - tb > 32) {
 #pragma unroll
     for (int i = 0; i < R; ++i)
       if (valid[i])
+        #pragma unroll 1
         for (int64_t off = pf_lo + 128 * lane; off < pf_hi; off += 32 * 128) prefetch_l2(rowp[i] + off);
   }
 
@@ -520,7 +518,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
       if (tb + lane < te) {
 #pragma unroll
         for (int i = 0; i < R; ++i)
-          if (valid[i]) F::load(rowp[i], tb + lane, cols, raw[i]);
+          F::load(rowp[i], tb + lane, cols, raw[i]);
       }
     }
     // The next group's rows (this warp's slice) into L2 while this one computes.
@@ -533,6 +531,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 #pragma unroll
       for (int i = 0; i < R; ++i)
         if (nv[i])
+          #pragma unroll 1
           for (int64_t off = sl_lo + 128 * lane; off < pf_hi; off += 32 * 128) prefetch_l2(np[i] + off);
     }
     const MatvecSeg& sg = a.seg[g.seg];
@@ -557,63 +556,56 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
     for (int i = 0; i < R; ++i)
 #pragma unroll
       for (int t = 0; t < N; ++t) acc[i][t] = 0.f;
+    if (first) trace.mark(1);
     for (int twi = tb + lane; twi < te; twi += 32) {
       if (twi != tb + lane) {
 #pragma unroll
         for (int i = 0; i < R; ++i)
-          if (valid[i]) F::load(rowp[i], twi, cols, raw[i]);
+          F::load(rowp[i], twi, cols, raw[i]);
       }
-      if (Q8) Q8Item<F, N, R, Q8>::run(raw, valid, twi, n, xq, stride, acc);
-      else float_item<F, N, R>(raw, valid, twi, a, p, xs, stride, scale_x, acc);
+      if (Q8) Q8Item<F, N, R, Q8>::run(raw, twi, n, xq, stride, acc);
+      else float_item<F, N, R>(raw, twi, a, p, xs, stride, scale_x, acc);
     }
 
-    if (first) trace.mark(1);
+    if (first) trace.mark(2);
     if (!p.early && nbg >= p.n_bg) pdl_trigger();
 #pragma unroll
     for (int i = 0; i < R; ++i)
 #pragma unroll
       for (int t = 0; t < N; ++t) acc[i][t] = warp_sum(acc[i][t]);
-    if (W > 1) {
-      // Every lane holds every sum; lane i * N + t publishes (i, t), the first warp of the
-      // group adds them. One barrier: a round writes the buffer of its parity, which the
-      // round before last read before this block's barrier of the last round.
-      float (*part)[R * N] = s_part[round & 1];
-#pragma unroll
-      for (int i = 0; i < R; ++i)
-#pragma unroll
-        for (int t = 0; t < N; ++t)
-          if (lane == i * N + t) part[warp][i * N + t] = acc[i][t];
-      __syncthreads();
-#pragma unroll
-      for (int i = 0; i < R; ++i)
-#pragma unroll
-        for (int t = 0; t < N; ++t) {
-          float v = 0.f;
-          for (int k = 0; k < W; ++k) v += part[warp - ks + k][i * N + t];
-          acc[i][t] = v;
-        }
-    }
-    if (first) trace.mark(2);
-    if (!owner) continue;
-    float v0 = 0.f, v1 = 0.f;
+    // Lane i * N + t (< R * N) takes output (i, t); with a split, the first warp
+    // of the group adds the W warps' sums. One barrier: a round writes the buffer
+    // of its parity, which the round before last read before this block's
+    // barrier of the last round.
+    float v = 0.f;
 #pragma unroll
     for (int i = 0; i < R; ++i)
 #pragma unroll
       for (int t = 0; t < N; ++t)
-        if (lane == i * N + t) {
-          v0 = acc[i][t];
-          if (glu) v1 = acc[i | 1][t];
-        }
-    v0 *= s_tok;
+        if (lane == i * N + t) v = acc[i][t];
+    if (W > 1) {
+      float (*part)[R * N] = s_part[round & 1];
+      if (lane < R * N) part[warp][lane] = v;
+      __syncthreads();
+      if (ks == 0 && lane < R * N) {
+        v = 0.f;
+        for (int k = 0; k < W; ++k) v += part[warp + k][lane];
+      }
+    }
+    float v1 = 0.f;  // with GLU: the up row's output, from the lane of (i + 1, t)
+    if (glu) v1 = __shfl_down_sync(0xffffffffu, v, N);
+    if (first) trace.mark(3);
+    if (!owner) continue;
+    const float v0 = v * s_tok;
     v1 *= s_tok;
     if (glu) {
       const float gv = v0 + ob0, u = v1 + ob1;
       a.seg[1].y[oidx] = u;
       a.seg[0].y[oidx] = act_apply(static_cast<int>(a.glu), gv) * u;
     } else {
-      const float v = v0 + ob0;
-      sg.y[oidx] = v;
-      if (sg.res_out) sg.res_out[oidx] = ores + v;
+      const float y = v0 + ob0;
+      sg.y[oidx] = y;
+      if (sg.res_out) sg.res_out[oidx] = ores + y;
     }
   }
 }

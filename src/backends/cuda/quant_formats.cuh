@@ -37,15 +37,12 @@ JDEV uint32_t byte_of3(uint32_t s0, uint32_t s1, uint32_t s2, int i) {
   return (w >> (8 * (i & 3))) & 0xFFu;
 }
 JDEV void scale_min_k4(int j, uint32_t s0, uint32_t s1, uint32_t s2, float* sc, float* m) {
-  uint32_t a, b;
-  if (j < 4) {
-    a = byte_of3(s0, s1, s2, j) & 63u;
-    b = byte_of3(s0, s1, s2, j + 4) & 63u;
-  } else {
-    const uint32_t hi = byte_of3(s0, s1, s2, j + 4);
-    a = (hi & 0xFu) | ((byte_of3(s0, s1, s2, j - 4) >> 6) << 4);
-    b = (hi >> 4) | ((byte_of3(s0, s1, s2, j) >> 6) << 4);
-  }
+  // Both layouts computed and selected: j is a run-time value, and a branch here
+  // costs more than the few extra instructions.
+  const uint32_t bj = byte_of3(s0, s1, s2, j), bj4 = byte_of3(s0, s1, s2, j + 4), bjm4 = byte_of3(s0, s1, s2, j & 3);
+  const bool low = j < 4;
+  const uint32_t a = low ? (bj & 63u) : ((bj4 & 0xFu) | ((bjm4 >> 6) << 4));
+  const uint32_t b = low ? (bj4 & 63u) : ((bj4 >> 4) | ((bj >> 6) << 4));
   *sc = static_cast<float>(a);
   *m = static_cast<float>(b);
 }

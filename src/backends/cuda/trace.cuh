@@ -24,7 +24,7 @@ bool trace_register(TraceReader r);
 void trace_enable_dump();
 
 namespace {
-const unsigned kTraceWords = 12;  // grid, tag, block, blocks, start (2), released, end, 3 marks, 0
+const unsigned kTraceWords = 12;  // grid, tag, block, blocks, start (2), released, end, 4 marks
 const unsigned kTraceRecs = 1u << 19;
 __device__ uint32_t g_trace[kTraceWords * kTraceRecs];
 __device__ unsigned g_trace_n;
@@ -36,11 +36,11 @@ __device__ __forceinline__ unsigned long long trace_now() {
 }
 
 struct KTrace {
-  unsigned long long t0 = 0, t1 = 0, m[3] = {0, 0, 0};
+  unsigned long long t0 = 0, t1 = 0, m[4] = {0, 0, 0, 0};
   uint32_t tag;
   __device__ __forceinline__ explicit KTrace(uint32_t tg) : tag(tg) { t0 = trace_now(); }
   __device__ __forceinline__ void released() { t1 = trace_now(); }
-  // Intermediate points (k < 3), e.g. the end of a kernel's phases.
+  // Intermediate points (k < 4), e.g. the end of a kernel's phases.
   __device__ __forceinline__ void mark(int k) { m[k] = trace_now(); }
   __device__ __forceinline__ ~KTrace() {
     if (threadIdx.x != 0 || threadIdx.y != 0) return;
@@ -57,8 +57,7 @@ struct KTrace {
     r[5] = static_cast<uint32_t>(t0 >> 32);
     r[6] = static_cast<uint32_t>((t1 ? t1 : t0) - t0);
     r[7] = static_cast<uint32_t>(t2 - t0);
-    for (int k = 0; k < 3; ++k) r[8 + k] = m[k] ? static_cast<uint32_t>(m[k] - t0) : 0u;
-    r[11] = 0;
+    for (int k = 0; k < 4; ++k) r[8 + k] = m[k] ? static_cast<uint32_t>(m[k] - t0) : 0u;
   }
 };
 
