@@ -88,10 +88,13 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   const bool writer = has_new && hq % group == 0;
   const T* kc = static_cast<const T*>(a.kc);
   const T* vc = static_cast<const T*>(a.vc);
-  const int L = key_lanes(hdk), P = 32 / L, PB = kDecWarps * P;  // key rows per warp / per block step
-  const int e = 8 * (lane % L);                                    // this lane's 8 key values
-  const int VL = hdv / 8, VS = kDecThreads / VL;                   // value threads per row, rows at once
-  const int vd = 8 * (tid % VL), vs = tid / VL;
+  // L and VL are powers of two: shifts and masks, no divisions in the loops.
+  const int L = key_lanes(hdk), lg = __ffs(L) - 1, P = 32 >> lg, PB = kDecWarps * P;  // key rows per warp / block step
+  const int e = 8 * (lane & (L - 1));                                                  // this lane's 8 key values
+  const int jr = warp * P + (lane >> lg);                                              // this lane's row of a step
+  const bool lead = (lane & (L - 1)) == 0;                                             // stores the row's score
+  const int VL = hdv / 8, vlg = __ffs(VL) - 1, VS = kDecThreads >> vlg;  // value threads per row, rows at once
+  const int vd = 8 * (tid & (VL - 1)), vs = tid >> vlg;
   float qw[2], kw[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -105,12 +108,17 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   float rsn = 0.f, rcs = 1.f;
   if (roped && tid < h.rope.n_rot / 2) sincosf(rope_theta(h.rope, p1, tid), &rsn, &rcs);
   KvRaw8<T> kr[kDecUnroll], vr[kDecUnroll];
+#pragma unroll
+  for (int u = 0; u < kDecUnroll; ++u) {  // rows a step does not load keep defined values (see below)
+    kr[u].clear();
+    vr[u].clear();
+  }
   if (s < n_chunks) {
     const int j0 = lo + s * CH;
     const int cn = min(CH, p1 + 1 - j0);
 #pragma unroll
     for (int u = 0; u < kDecUnroll; ++u) {
-      const int j = u * PB + warp * P + lane / L;
+      const int j = u * PB + jr;
       if (j < cn && e < hdk && j0 + j != p1)
         kr[u].load(kc + static_cast<int64_t>(j0 + j) * a.k_row + static_cast<int64_t>(hk) * hdk + e);
       const int jv = vs + u * VS;
@@ -198,32 +206,35 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
     // Scores: row j0 + j on lanes (j % P) * L .. of warp (j / P) % kDecWarps.
     const float4 q0 = e < hdk ? *reinterpret_cast<const float4*>(qs + e) : make_float4(0.f, 0.f, 0.f, 0.f);
     const float4 q1 = e < hdk ? *reinterpret_cast<const float4*>(qs + e + 4) : make_float4(0.f, 0.f, 0.f, 0.f);
+    float knew[8];  // this lane's values of the new position's key
+#pragma unroll
+    for (int k = 0; k < 8; ++k) knew[k] = e < hdk ? kn[e + k] : 0.f;
     for (int u0 = 0; u0 < cn; u0 += PB * kDecUnroll) {
       if (c != s || u0 != 0) {
 #pragma unroll
         for (int u = 0; u < kDecUnroll; ++u) {
-          const int j = u0 + u * PB + warp * P + lane / L;
+          const int j = u0 + u * PB + jr;
           if (j < cn && e < hdk && j0 + j != p1)
             kr[u].load(kc + static_cast<int64_t>(j0 + j) * a.k_row + static_cast<int64_t>(hk) * hdk + e);
         }
       }
 #pragma unroll
       for (int u = 0; u < kDecUnroll; ++u) {
-        const int j = u0 + u * PB + warp * P + lane / L;
+        const int j = u0 + u * PB + jr;
+        // Selected, not branched on: the new position's key comes from shared
+        // memory, a lane past the head adds nothing, a row past the chunk is not stored.
         float kf[8];
-        if (j < cn && e < hdk && j0 + j != p1) {
-          kr[u].get(kf);
-        } else if (j < cn && e < hdk) {
+        kr[u].get(kf);
+        const bool is_new = j0 + j == p1;
 #pragma unroll
-          for (int k = 0; k < 8; ++k) kf[k] = kn[e + k];
-        } else {
-#pragma unroll
-          for (int k = 0; k < 8; ++k) kf[k] = 0.f;
-        }
+        for (int k = 0; k < 8; ++k) kf[k] = is_new ? knew[k] : kf[k];
         float d = q0.x * kf[0] + q0.y * kf[1] + q0.z * kf[2] + q0.w * kf[3] + q1.x * kf[4] + q1.y * kf[5] +
                   q1.z * kf[6] + q1.w * kf[7];
-        for (int o = L / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
-        if (lane % L == 0 && j < cn) sc[j] = d * a.scale;
+        d = e < hdk ? d : 0.f;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1)
+          if (o < L) d += __shfl_xor_sync(0xffffffffu, d, o);
+        if (lead && j < cn) sc[j] = d * a.scale;
       }
     }
     __syncthreads();
