@@ -134,14 +134,16 @@ JDEV void stage_q8(const float* xr, const float* ws, int cols, uint4* rec, float
     for (int u = 0; u < kU; ++u) {
       const int gi = base + threadIdx.x + u * kMvThreads;
       ss += sq4(lo[u]) + sq4(hi[u]);
-      if (ws && gi < n_groups) {
-        lo[u] = mul4(lo[u], *reinterpret_cast<const float4*>(ws + 8 * gi));
-        hi[u] = mul4(hi[u], *reinterpret_cast<const float4*>(ws + 8 * gi + 4));
+      if (ws) {  // (past the last group: the last group's weights, for a record not stored)
+        const float* w = ws + 8 * min(gi, n_groups - 1);
+        lo[u] = mul4(lo[u], *reinterpret_cast<const float4*>(w));
+        hi[u] = mul4(hi[u], *reinterpret_cast<const float4*>(w + 4));
       }
       float m = fmaxf(amax4(lo[u]), amax4(hi[u]));
       m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 1));
       m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));
-      const float d = m / 127.f, id = m > 0.f ? 127.f / m : 0.f;
+      // Fast reciprocals (no IEEE division's slow-path branches on the staging path).
+      const float d = m * (1.f / 127.f), id = m > 0.f ? __fdividef(127.f, m) : 0.f;
       uint4 r;
       r.x = pack_s8x4(lo[u], id);
       r.y = pack_s8x4(hi[u], id);
@@ -488,7 +490,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
         float sum = 0.f;
 #pragma unroll
         for (int w = 0; w < kMvWarps; ++w) sum += s_red[w][t];
-        inv[t] = 1.f / sqrtf(sum / static_cast<float>(cols) + a.norm_eps);
+        inv[t] = rsqrtf(__fdividef(sum, static_cast<float>(cols)) + a.norm_eps);
       }
       if (blockIdx.x == 0 && a.norm_out) {
 #pragma unroll
