@@ -38,8 +38,8 @@ struct MatvecTuning {
   int split_cost = 1;     // cross-warp reduction of a split row, in half passes over a slice
   // PDL: let the next kernel start right after the wait (1), before it (2), before it
   // when the grid has at most 1 / (early - 2) block per multiprocessor and the next
-  // launch waits (3-5), or at the end (0). Measured in docs/benchmarks.md, session 7.
-  int early_trigger = 3;
+  // launch waits (3-5), or at the end (0). Measured in docs/benchmarks.md, sessions 7 and 8.
+  int early_trigger = 5;
   int prefetch = 1;       // L2 prefetch of a warp's later weights before the wait
   int int8 = 1;           // quantized weights: int8 activations and dp4a (sm_61+)
   int persist = 1;        // grid of what the GPU holds at once, blocks looping over row groups
