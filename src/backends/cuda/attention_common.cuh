@@ -86,8 +86,9 @@ JDEV void combine_splits(const float* po, const float* pml, int ns, int hdv, int
 #pragma unroll
     for (int w = 0; w < W; ++w) out[w] += __ldcg(po + static_cast<int64_t>(i) * hdv + d + w) * wt;
   }
+  const float inv_l = __fdividef(1.f, L);  // (L >= 1: the split with the max adds its own sum)
 #pragma unroll
-  for (int w = 0; w < W; ++w) out[w] /= L;
+  for (int w = 0; w < W; ++w) out[w] *= inv_l;
 }
 
 // RoPE angle of rotation pair i at position p (the CPU reference's formula).

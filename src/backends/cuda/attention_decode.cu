@@ -157,8 +157,9 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
       sk += red[kDecWarps + w];
     }
   }
-  const float inv_q = h.q_normed ? 1.f / sqrtf(sq / static_cast<float>(hdk) + h.q_eps) : 1.f;
-  const float inv_k = h.k_normed ? 1.f / sqrtf(sk / static_cast<float>(hdk) + h.k_eps) : 1.f;
+  // (Fast reciprocals: an IEEE division's slow-path branches cost more here than they save.)
+  const float inv_q = h.q_normed ? rsqrtf(__fdividef(sq, static_cast<float>(hdk)) + h.q_eps) : 1.f;
+  const float inv_k = h.k_normed ? rsqrtf(__fdividef(sk, static_cast<float>(hdk)) + h.k_eps) : 1.f;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int i = tid + r * kDecThreads;
@@ -317,10 +318,11 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
       for (int k = 0; k < VS; ++k) o[r] += part[k * hdv + d];
   }
   if (S == 1) {
+    const float inv_l = __fdividef(1.f, s_l);
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const int d = tid + r * kDecThreads;
-      if (d < hdv) a.out[head * hdv + d] = o[r] / s_l;
+      if (d < hdv) a.out[head * hdv + d] = o[r] * inv_l;
     }
     return;
   }

@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(kRowThreads) row_norm_kernel(const float* x, c
   for (int i = tid + kRowPer * kRowThreads; i < dim; i += kRowThreads) ss += xr[i] * xr[i];
 #pragma unroll
   for (int k = 0; k < kRowPer; ++k) ss += v[k] * v[k];
-  const float s = 1.f / sqrtf(block_sum(ss, red) / static_cast<float>(dim) + eps);
+  const float s = rsqrtf(__fdividef(block_sum(ss, red), static_cast<float>(dim)) + eps);
   for (int i = tid + kRowPer * kRowThreads; i < dim; i += kRowThreads) {
     const float y = xr[i] * s * (w ? w[i] : 1.f);
     o[i] = y;
