@@ -123,11 +123,15 @@ JDEV float warp_max(float v) {
   return v;
 }
 
-// The activation functions, written as the CPU reference writes them.
-JDEV float act_silu(float x) { return x / (1.f + expf(-x)); }
+// The activation functions: the CPU reference's formulas with the fast
+// exponential and reciprocal (a few ulp; the accurate expf, tanhf and division
+// branch to slow paths, which the matrix-vector epilogues wait for).
+// tanh(y) = 1 - 2 / (e^2y + 1); e^2y = inf gives 1, e^2y = 0 gives -1.
+JDEV float act_silu(float x) { return __fdividef(x, 1.f + __expf(-x)); }
 JDEV float act_gelu_tanh(float x) {
   const float kSqrt2OverPi = 0.79788456080286535588f;
-  return 0.5f * x * (1.f + tanhf(kSqrt2OverPi * x * (1.f + 0.044715f * x * x)));
+  const float y = kSqrt2OverPi * x * (1.f + 0.044715f * x * x);
+  return 0.5f * x * (2.f - __fdividef(2.f, __expf(2.f * y) + 1.f));
 }
 JDEV float act_apply(int act, float x) { return act == 1 ? act_silu(x) : act_gelu_tanh(x); }
 
