@@ -393,7 +393,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 #pragma unroll
     for (int i = 0; i < R; ++i)
       if (valid[i])
-        #pragma unroll 1
+#pragma unroll 1
         for (int64_t off = pf_lo + 128 * lane; off < pf_hi; off += 32 * 128) prefetch_l2(rowp[i] + off);
   }
 
@@ -533,7 +533,7 @@ __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs 
 #pragma unroll
       for (int i = 0; i < R; ++i)
         if (nv[i])
-          #pragma unroll 1
+#pragma unroll 1
           for (int64_t off = sl_lo + 128 * lane; off < pf_hi; off += 32 * 128) prefetch_l2(np[i] + off);
     }
     const MatvecSeg& sg = a.seg[g.seg];
