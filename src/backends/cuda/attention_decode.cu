@@ -365,9 +365,11 @@ int decode_attention_rows(int hdk, int hdv, int64_t max_len) {
       (hdv & (hdv - 1)) != 0)
     return 0;
   const int small = dec_rows(hdk, hdv, 128), large = dec_rows(hdk, hdv, kDecMaxThreads);
-  // The larger block only where it saves the combine of splits (measured: where
-  // splits remain either way, more blocks of 128 threads are faster).
-  return max_len > small && max_len <= large ? large : small;
+  // The larger block where it saves the combine of splits, and for heads of 256
+  // values (Gemma 3), whose 32-position chunks of 128 threads made many splits:
+  // there 256 threads gave 1.9% more tokens/s; for smaller heads, where splits
+  // remain either way, they gave the same (docs/benchmarks.md, session 8).
+  return hdk >= 256 || (max_len > small && max_len <= large) ? large : small;
 }
 
 bool decode_attention_fits(const AttnArgs& a) {
