@@ -95,7 +95,9 @@ class Context {
   void forward(const Batch& b, int first_logit, int n_logits, float* logits);
   BackendSlot& slot(Backend& be);
   // Rows [first, first + count) of the residual stream onto `be` (through the host
-  // when it is on another backend, which it then leaves); returns be's stream.
+  // when it is on another backend, which it then leaves: only those rows are then
+  // valid on `be`, so a partial move is the batch's last, as in output_rows);
+  // returns be's stream.
   float* move_residual(Backend& be, int first, int count);
   // Layers il >= n_layer - n_gpu on gpu_be (the output too when n_gpu > n_layer), the rest on
   // cpu_be; the KV cache and the scratch of every backend.
