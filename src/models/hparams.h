@@ -1,5 +1,6 @@
 // Hyperparameters of a model, read from GGUF metadata ("<arch>.<key>").
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,17 @@ struct HParams {
 
   int n_embd_k_gqa() const { return n_head_kv * head_dim_k; }
   int n_embd_v_gqa() const { return n_head_kv * head_dim_v; }
+  // KV positions layer il keeps per sequence for a context of n_ctx and batches of
+  // n_batch tokens: the whole context, or on a sliding-window layer a ring of
+  // window + n_batch - 1 positions (a batch's earliest token still sees its whole
+  // window after the batch's own keys are written). The one source of the KV size.
+  int64_t kv_layer_rows(int il, int64_t n_ctx, int64_t n_batch) const {
+    const bool local = sliding_window > 0 && il >= 0 && static_cast<size_t>(il) < layer_swa.size() &&
+                       layer_swa[static_cast<size_t>(il)];
+    if (!local) return n_ctx;
+    const int64_t ring = int64_t(sliding_window) + n_batch - 1;
+    return ring < n_ctx ? ring : n_ctx;
+  }
 };
 
 // Reads and validates; an unknown architecture or missing key throws Error
