@@ -15,5 +15,7 @@ bool gpu_available() { return false; }
 
 bool gpu_memory_info(size_t*, size_t*) { return false; }
 
+bool gpu_describe(int, DeviceDesc*) { return false; }
+
 }  // namespace jetlm
 #endif
