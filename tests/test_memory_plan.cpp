@@ -2,7 +2,9 @@
 // needed. Also the memory a context needs (models/context_memory.h) on
 // sliding-window layers, and the page release the Streamed plan relies on.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -204,6 +206,12 @@ TEST(FilePages, ReleasedPagesLeaveMemoryAndReadBackFromTheFile) {
     std::ofstream f(path, std::ios::binary);
     for (size_t i = 0; i < n; ++i) f.put(static_cast<char>(i * 131 + 7));
   }
+  {  // Dirty pages stay cached until written back: the model file is clean, so make this one clean too.
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ::fsync(fd);
+    ::close(fd);
+  }
   MappedFile map(path);
   const uint8_t* p = map.data();
   ASSERT_EQ(map.size(), n);
@@ -229,7 +237,7 @@ TEST(FilePages, ReleasedPagesLeaveMemoryAndReadBackFromTheFile) {
     EXPECT_EQ(again, sum);
     GTEST_SKIP() << "this file system keeps released pages cached";
   }
-  EXPECT_LE(after, n - released);
+  EXPECT_LE(after, n / 4);  // (the page outside the range, and a neighbour the kernel may keep)
   uint64_t again = 0;
   for (size_t i = 0; i < n; ++i) again += p[i];
   EXPECT_EQ(again, sum);  // the map still reads the file
