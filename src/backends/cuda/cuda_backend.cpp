@@ -85,7 +85,16 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   // The memory plan from what the device can do (or what the emulated profile says it can).
   desc_ = describe_device(device_);
   if (!desc_.present) fail("CUDA device ", device_, ": cannot read its properties");
-  const MemoryPlan plan = choose_memory_plan(desc_, opts.unified);
+  MemoryPlan plan = choose_memory_plan(desc_, opts.unified);
+  // JETLM_CUDA_PLAN=device|in-place|streamed: another plan on this device (tests, measurements).
+  if (const char* forced = std::getenv("JETLM_CUDA_PLAN")) {
+    const std::string f(forced);
+    if (f == "device") plan.weights = WeightPlan::Device;
+    else if (f == "in-place" && desc_.host_register) plan.weights = WeightPlan::InPlace;
+    else if (f == "streamed") plan.weights = WeightPlan::Streamed;
+    else if (!f.empty()) fail("JETLM_CUDA_PLAN=", f, ": expected device, streamed or (with host registration) in-place");
+    if (!f.empty()) plan.why = "JETLM_CUDA_PLAN";
+  }
   plan_ = plan.weights;
   n_sm_ = desc_.sm_count;
   use_graphs_ = env_flag("JETLM_CUDA_GRAPHS", true);
@@ -98,6 +107,9 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   set_pdl(false);
 #endif
   name_ = str_cat("CUDA", device_, " (", desc_.name, ", sm_", desc_.cc, ", ", plan_name(plan_), " weights)");
+  // Off the default path (a discrete GPU's copy), say what the plan does and why.
+  if (plan_ != WeightPlan::Device || opts.unified)
+    std::fprintf(stderr, "jetlm: %s: %s (%s)\n", name_.c_str(), plan_summary(plan_), plan.why.c_str());
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaEventCreateWithFlags(&ev_fork_, cudaEventDisableTiming));
