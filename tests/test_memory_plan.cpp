@@ -6,9 +6,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
+#include "backends/gpu_factory.h"
 #include "backends/memory_plan.h"
 #include "gguf/gguf.h"
 #include "models/context_memory.h"
@@ -241,4 +243,38 @@ TEST(FilePages, ReleasedPagesLeaveMemoryAndReadBackFromTheFile) {
   uint64_t again = 0;
   for (size_t i = 0; i < n; ++i) again += p[i];
   EXPECT_EQ(again, sum);  // the map still reads the file
+}
+
+TEST(MemoryPlan, InfoPrintsThePlanForATegraX1Profile) {
+  ::setenv("JETLM_DEVICE_PROFILE", "tegra-x1", 1);
+  ::setenv("JETLM_EMULATE_MEM_GB", "2", 1);
+  const jetlm_test::RunResult r =
+      jetlm_test::run_jetlm({"info", "-m", data_path("models/tiny-gemma3-q4_k_m.gguf"), "-c", "32768", "-ngl", "99"});
+  ::unsetenv("JETLM_DEVICE_PROFILE");
+  ::unsetenv("JETLM_EMULATE_MEM_GB");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (gpu_available()) GTEST_SKIP() << "a real GPU is planned for here";
+  EXPECT_NE(r.out.find("memory plan:     streamed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("in 1792.00 MiB usable of 2048.00 MiB"), std::string::npos) << r.out;  // 2 GiB less the OS reserve
+  // The tiny model fits whole: every layer and the output.
+  auto m = Model::load(data_path("models/tiny-gemma3-q4_k_m.gguf"));
+  const int L = m->hparams().n_layer;
+  EXPECT_NE(r.out.find(str_cat("fits:            -ngl ", L + 1, " (", L, " of ", L, " layers and the output)")),
+            std::string::npos)
+      << r.out;
+  // The KV line counts the sliding-window layers' rings.
+  ContextShape s;
+  s.n_ctx = 32768;
+  const int64_t kv = context_memory(m->hparams(), m->tensors(), s).kv;
+  char want[64];
+  std::snprintf(want, sizeof want, "KV cache %.2f MiB", static_cast<double>(kv) / (1024.0 * 1024.0));
+  EXPECT_NE(r.out.find(want), std::string::npos) << r.out;
+}
+
+TEST(MemoryPlan, InfoWithoutAGpuSaysSo) {
+  if (gpu_available()) GTEST_SKIP() << "there is a GPU here";
+  const jetlm_test::RunResult r =
+      jetlm_test::run_jetlm({"info", "-m", data_path("models/tiny-llama-q4_k_m.gguf"), "-ngl", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("GPU:             none"), std::string::npos) << r.out;
 }
