@@ -6,7 +6,7 @@
 // JETLM_CUDA_EMULATE_TEGRA_X1): there it is 530 in device code, so a build
 // for the lent sm_90 GPU takes exactly the branches the Jetson Nano's sm_53
 // build takes (no dp4a, no PDL, half2 arithmetic). Device code compares
-// JETLM_CUDA_ARCH, never __CUDA_ARCH__; host code asks the jetlm_cc_*
+// JETLM_CUDA_ARCH, never __CUDA_ARCH__; host code asks the cc_has_*
 // helpers below for the features it picks kernels by, so the host's choice and
 // the compiled branches follow the same number.
 // C++14 (CUDA 10.2).
@@ -42,6 +42,18 @@ inline bool cc_has_dp4a(int cc) { return 10 * cc >= JETLM_ARCH_DP4A; }
 inline bool cc_has_pdl(int cc) { return 10 * cc >= JETLM_ARCH_PDL; }
 // cuBLAS may use tensor cores from sm_70; the emulated profile forbids them.
 inline bool cc_has_tensor_cores(int cc) { return cc >= 70; }
+
+// Blocks of `threads` threads using `smem` bytes of shared memory each that a
+// Maxwell multiprocessor (sm_53: 2048 threads, 32 blocks, 64 KB of shared
+// memory) holds at once: the Tegra X1 profile caps the occupancy the real GPU
+// reports with it, so grids are sized as on the Nano. (Registers: 64 K per
+// multiprocessor, as on the lent GPUs, so the runtime's answer already holds.)
+inline int tx1_blocks_per_sm(size_t smem, int threads) {
+  int b = threads > 0 ? 2048 / threads : 1;
+  if (b > 32) b = 32;
+  if (smem > 0 && static_cast<size_t>(b) * smem > 65536) b = static_cast<int>(65536 / smem);
+  return b < 1 ? 1 : b;
+}
 
 }  // namespace cuda
 }  // namespace jetlm

@@ -629,6 +629,10 @@ int matvec_blocks_per_sm(size_t smem) {
   int b = c.load(std::memory_order_relaxed);
   if (b == 0) {
     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, matvec_kernel<F, N, R, Q8>, kMvThreads, step * 4096));
+    if (JETLM_CUDA_EMULATED) {  // as many as a Maxwell multiprocessor holds
+      const int tx1 = tx1_blocks_per_sm(step * 4096 + mv_static_smem<N, R>(), kMvThreads);
+      if (b > tx1) b = tx1;
+    }
     if (b < 1) b = 1;
     c.store(b, std::memory_order_relaxed);
   }
