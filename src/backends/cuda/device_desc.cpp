@@ -56,7 +56,11 @@ DeviceDesc describe_device(int device) {
   d.cc = 10 * prop.major + prop.minor;
   d.sm_count = prop.multiProcessorCount;
   d.integrated = prop.integrated != 0;
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 9020
   d.host_register = attr(cudaDevAttrHostRegisterSupported, device) != 0;
+#else
+  d.host_register = !d.integrated || d.cc >= 72;  // (no attribute: Tegra before Xavier cannot register)
+#endif
   d.host_pointer_registered = attr(cudaDevAttrCanUseHostPointerForRegisteredMem, device) != 0;
   d.pageable_access = attr(cudaDevAttrPageableMemoryAccess, device) != 0;
   d.concurrent_managed = attr(cudaDevAttrConcurrentManagedAccess, device) != 0;
