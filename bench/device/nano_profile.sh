@@ -28,7 +28,7 @@ if [ ! -x "$bin/jetlm" ] || [ ! -x "$bin/tests/test_cuda_ops" ]; then
   log "building the tegra-x1 profile in $bin"
   cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release -DJETLM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real \
     -DJETLM_CUDA_EMULATE=tegra-x1 > "$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
-  cmake --build "$bin" -j "${JOBS:-$(nproc)}" --target jetlm test_cuda_ops test_memory_plan > "$OUT/build.log" 2>&1 ||
+  cmake --build "$bin" -j "${JOBS:-$(nproc)}" --target jetlm test_cuda_ops test_cuda_memory test_memory_plan > "$OUT/build.log" 2>&1 ||
     { grep -E "error" "$OUT/build.log" | head -20; exit 1; }
 fi
 jetlm="$bin/jetlm"
@@ -67,9 +67,12 @@ for gb in 2 4; do
   export JETLM_EMULATE_MEM_GB=$gb
   # ---- 2. tests and goldens under the cap
   log "cap $gb GB: GPU test suite"
-  timeout 900 "$tests" --gtest_brief=1 > "$OUT/tests-${gb}gb.log" 2>&1
-  echo "test_cuda_ops: exit $?" | tee -a "$OUT/summary.log"
-  grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]" "$OUT/tests-${gb}gb.log" | head -20 | tee -a "$OUT/summary.log"
+  for t in "$tests" "$(dirname "$tests")/test_cuda_memory" "$(dirname "$tests")/test_memory_plan"; do
+    [ -x "$t" ] || { echo "$(basename "$t"): not built" | tee -a "$OUT/summary.log"; continue; }
+    timeout 900 "$t" --gtest_brief=1 > "$OUT/$(basename "$t")-${gb}gb.log" 2>&1
+    echo "$(basename "$t"): exit $?" | tee -a "$OUT/summary.log"
+    grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]" "$OUT/$(basename "$t")-${gb}gb.log" | head -20 | tee -a "$OUT/summary.log"
+  done
   if [ -n "$golden_root" ]; then
     log "cap $gb GB: check-goldens.py"
     python3 "$golden_root/tools/check-goldens.py" --jetlm "$jetlm" --root "$golden_root" > "$OUT/goldens-${gb}gb.log" 2>&1
