@@ -14,7 +14,7 @@ int64_t layer_weight_bytes(const LayerTensors& L) {
 
 int64_t layer_kv_bytes(const HParams& hp, int il, const ContextShape& s) {
   const int64_t esz = s.kv_type == TensorType::F32 ? 4 : 2;
-  return hp.kv_layer_rows(il, s.n_ctx, s.n_batch) * (int64_t(hp.n_embd_k_gqa()) + hp.n_embd_v_gqa()) * esz;
+  return s.n_seq * hp.kv_layer_rows(il, s.n_ctx, s.n_batch) * (int64_t(hp.n_embd_k_gqa()) + hp.n_embd_v_gqa()) * esz;
 }
 
 int64_t scratch_bytes(const HParams& hp, int64_t n_batch) {
@@ -24,7 +24,9 @@ int64_t scratch_bytes(const HParams& hp, int64_t n_batch) {
                     int64_t(hp.n_head) * hp.head_dim_v + 2 * F) * 4;
 }
 
-int64_t logits_bytes(const HParams& hp) { return kContextLogitRows * hp.n_vocab * 4; }
+int64_t logits_bytes(const HParams& hp, int64_t n_seq) {
+  return (n_seq > kContextLogitRows ? n_seq : kContextLogitRows) * hp.n_vocab * 4;
+}
 
 int64_t output_weight_bytes(const ModelTensors& t, bool with_token_table) {
   return tensor_bytes(t.output_norm) + tensor_bytes(t.output) +
@@ -38,7 +40,7 @@ ContextMemory context_memory(const HParams& hp, const ModelTensors& t, const Con
     m.kv += layer_kv_bytes(hp, static_cast<int>(il), s);
   }
   m.weights += output_weight_bytes(t, true) + tensor_bytes(t.rope_freqs);
-  m.scratch = scratch_bytes(hp, s.n_batch) + logits_bytes(hp);
+  m.scratch = scratch_bytes(hp, s.n_batch) + logits_bytes(hp, s.n_seq);
   return m;
 }
 

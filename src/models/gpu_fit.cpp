@@ -34,6 +34,7 @@ GpuFit estimate_gpu_fit(const HParams& hp, const ModelTensors& t, const GpuFitIn
   GpuFit f;
   ContextShape shape;
   shape.n_ctx = in.n_ctx;
+  shape.n_seq = in.n_seq;
   shape.n_batch = in.n_batch;
   shape.kv_type = in.kv_type;
   f.layer_each.resize(t.layers.size());
@@ -47,7 +48,7 @@ GpuFit estimate_gpu_fit(const HParams& hp, const ModelTensors& t, const GpuFitIn
 
   const int64_t B = in.n_batch;
   const int64_t prompt_f16 = B * std::max(hp.n_embd, hp.n_ff) * 2;  // float16 copy of a prompt batch for the GEMMs
-  f.fixed_bytes = scratch_bytes(hp, B) + logits_bytes(hp) + prompt_f16 + kDequantChunkBytes + kReserveBytes;
+  f.fixed_bytes = scratch_bytes(hp, B) + logits_bytes(hp, in.n_seq) + prompt_f16 + kDequantChunkBytes + kReserveBytes;
 
   const int64_t free_b = static_cast<int64_t>(in.free_bytes);
   f.max_layers = 0;
