@@ -8,23 +8,34 @@
 #  3. on synthesized Qwen2.5-0.5B and Gemma 3 1B Q4_K_M shaped models: the plan
 #     (jetlm info -ngl 99), jetlm run with every layer on the GPU (VmRSS and the
 #     device memory in use measured beside it), jetlm bench;
-#  4. under the 2 GB cap, a model that does not fit (Qwen2.5-1.5B Q4_K_M, and
-#     Gemma 3 4B Q4_K_M): jetlm run without -ngl offloads the layers that fit.
-# Run from the repository root:  bash bench/device/nano_profile.sh
+#  4. models that do not fit: Qwen2.5-1.5B Q4_K_M under a 1.5 GB cap (a 2 GB board's
+#     available memory), Qwen2.5-3B and Gemma 3 4B Q4_K_M under the 2 GB cap: jetlm run
+#     without -ngl offloads the layers that fit and says so.
+# Run from the repository root:  bash bench/device/nano_profile.sh [STAGE...]
+# STAGE: build, tests, models, offload (default: all four). Each stage fits one
+# 10-minute device call: `... build`, then `... tests`, `... models`, `... offload`
+# on the same warm machine (CAPS="2 4" chooses the caps of tests and models).
 # Environment: BIN_DIR (prebuilt binaries), JOBS (build jobs, default nproc),
 # GOLDEN_ROOT (default ../shared, or shared/ in the tree), OUT (logs; default /tmp/out).
 # The speed figures are the profile's on an H100/H200 (one SM's launch
 # configurations, sm_53 code paths), not a Nano's; docs/benchmarks.md says so.
 set -u
+stages="${*:-build tests models offload}"
+want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 root="$(pwd)"
 OUT="${OUT:-/tmp/out}"
 mkdir -p "$OUT" /tmp/nano-models
+# Binaries built on another machine have /work/main/tests/data compiled in (as bench/gpu_device_run.sh does).
+if [ "$root" != /work/main ] && [ ! -e /work/main ]; then mkdir -p /work && ln -s "$root" /work/main; fi
+for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -e "$d/libcublas.so.13" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
 log() { echo "== $*" | tee -a "$OUT/summary.log"; }
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem --format=csv,noheader | tee -a "$OUT/summary.log"
 
 # ---- 1. binaries
 bin="${BIN_DIR:-$root/build-cuda-emu}"
-if [ ! -x "$bin/jetlm" ] || [ ! -x "$bin/tests/test_cuda_ops" ]; then
+if want build || [ ! -x "$bin/jetlm" ] || [ ! -x "$bin/tests/test_cuda_ops" ]; then
   log "building the tegra-x1 profile in $bin"
   cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release -DJETLM_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real \
     -DJETLM_CUDA_EMULATE=tegra-x1 > "$OUT/configure.log" 2>&1 || { tail -20 "$OUT/configure.log"; exit 1; }
@@ -63,9 +74,10 @@ synth() {  # preset type -> path
   echo "$f"
 }
 
-for gb in 2 4; do
+for gb in ${CAPS:-2 4}; do
   export JETLM_EMULATE_MEM_GB=$gb
   # ---- 2. tests and goldens under the cap
+  if want tests; then
   log "cap $gb GB: GPU test suite"
   for t in "$tests" "$(dirname "$tests")/test_cuda_memory" "$(dirname "$tests")/test_memory_plan"; do
     [ -x "$t" ] || { echo "$(basename "$t"): not built" | tee -a "$OUT/summary.log"; continue; }
@@ -81,6 +93,8 @@ for gb in 2 4; do
   else
     log "check-goldens.py skipped: no shared/golden (set GOLDEN_ROOT)"
   fi
+  fi
+  want models || continue
 
   # ---- 3. the anchor shapes with every layer on the GPU
   for m in qwen2.5-0.5b:Q4_K_M gemma3-1b:Q4_K_M; do
@@ -98,13 +112,15 @@ for gb in 2 4; do
   done
 done
 
-# ---- 4. automatic partial offload under the 2 GB cap
-export JETLM_EMULATE_MEM_GB=2
-for m in qwen2.5-1.5b:Q4_K_M gemma3-4b:Q4_K_M; do
+# ---- 4. automatic partial offload
+want offload || { log "done: logs in $OUT"; exit 0; }
+for mc in qwen2.5-1.5b:Q4_K_M:1.5 qwen2.5-3b:Q4_K_M:2 gemma3-4b:Q4_K_M:2; do
+  m="${mc%:*}"
+  export JETLM_EMULATE_MEM_GB="${mc##*:}"
   f="$(synth "${m%%:*}" "${m##*:}")"
   [ -e "$f" ] || { log "synth $m failed"; continue; }
-  tag="${m%%:*}-2gb-auto"
-  log "cap 2 GB, $m ($(du -m "$f" | cut -f1) MiB file): plan, then jetlm run without -ngl"
+  tag="${m%%:*}-${JETLM_EMULATE_MEM_GB}gb-auto"
+  log "cap $JETLM_EMULATE_MEM_GB GB, $m ($(du -m "$f" | cut -f1) MiB file): plan, then jetlm run without -ngl"
   "$jetlm" info -m "$f" -c 4096 -ngl 99 2>&1 | grep -E "^(memory|GPU|memory plan|fits)" | tee -a "$OUT/summary.log"
   measure "$OUT/run-$tag.log" "$jetlm" run -m "$f" -p "Hello" -n 32 -c 4096 --seed 1 | tee -a "$OUT/summary.log"
   grep -iE "jetlm:|layers|fall|t/s" "$OUT/run-$tag.log" | head -6 | tee -a "$OUT/summary.log"
