@@ -114,7 +114,9 @@ TEST(CudaMemoryPlan, StreamedWeightsMatchACopyAndLeaveThePageCache) {
     EXPECT_EQ(cs->weight_plan(), WeightPlan::Streamed) << "no fallback expected";
     EXPECT_FALSE(streamed->weights_in_place());
     // Released: at most the partial pages at the ends stay (unless this file system keeps them).
-    if (before > 2 * 4096) EXPECT_LE(after, before / 2) << m->t.name;
+    if (before > 2 * 4096) {
+      EXPECT_LE(after, before / 2) << m->t.name;
+    }
     std::vector<float> x(static_cast<size_t>(m->t.ne[0]));
     std::mt19937 rng(9);
     std::normal_distribution<float> nd;
