@@ -218,6 +218,10 @@ std::string fetch_blob(const HubConfig& cfg, const RepoCache& cache, const BlobS
     ::unlink(partial.c_str());
     fail(spec.name, ": checksum mismatch (expected ", spec.id, ", got ", got, "); the download was deleted");
   }
+  if (spec.gguf && !has_gguf_magic(partial)) {
+    ::unlink(partial.c_str());
+    fail(spec.name, " is not a GGUF file (the download was deleted)");
+  }
   if (::fdatasync(out.get()) != 0) fail(disk_error(partial, errno, have));
   if (::rename(partial.c_str(), blob.c_str()) != 0) fail("cannot rename ", partial, ": ", std::strerror(errno));
   progress.finish();

@@ -18,6 +18,7 @@ struct BlobSpec {
   std::string id;       // sha256 (LFS) or git sha1
   bool is_sha256 = true;
   int64_t size = 0;
+  bool gguf = false;  // must start with the GGUF magic (checked before it enters the cache)
 };
 
 // Returns blob_path(id) once it holds the verified bytes. Throws Error with one

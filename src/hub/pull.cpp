@@ -68,6 +68,7 @@ PullResult pull_model(const HubConfig& cfg, const std::string& text, const std::
         spec.id = file->blob_id();
         spec.is_sha256 = !file->sha256.empty();
         spec.size = file->size;
+        spec.gguf = true;
         if (spec.id.empty()) fail(spec.name, ": the Hub lists no id (sha256 or oid) for it");
         fetch_blob(cfg, cache, spec);
         cache.link_snapshot(listing.commit, name, spec.id);
