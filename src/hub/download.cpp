@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hub/api.h"
+#include "hub/background_digest.h"
 #include "hub/digest.h"
 #include "hub/fs.h"
 #include "hub/http.h"
@@ -130,7 +131,7 @@ std::string fetch_blob(const HubConfig& cfg, const RepoCache& cache, const BlobS
   Fd out(::open(partial.c_str(), O_WRONLY | O_CREAT, 0644));
   if (out.get() < 0) fail(disk_error(partial, errno, 0));
   const Digest::Kind kind = spec.is_sha256 ? Digest::Kind::Sha256 : Digest::Kind::GitBlobSha1;
-  Digest digest(kind, static_cast<size_t>(spec.size));
+  BackgroundDigest digest(kind, static_cast<size_t>(spec.size));
   int64_t have = file_size(partial);
   if (have > spec.size) have = 0;
   if (have > 0) {  // resume: the digest must see the bytes already there
