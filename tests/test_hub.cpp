@@ -2,6 +2,7 @@
 // and a fake ollama store; nothing here reaches the network.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -385,6 +386,44 @@ TEST_F(Hub, TwoConcurrentPullsFetchOnce) {
   EXPECT_EQ(read_bytes(last_line(read_text(home_ + "/a.out"))), read_bytes(model_file("tiny-llama-q4_k_m.gguf")));
   EXPECT_EQ(cdn_requests("m-Q4_K_M.gguf").size(), 1u);
   EXPECT_NE(read_text(home_ + "/b.out.err").find("waiting for another"), std::string::npos);
+}
+
+// A full disk (here: the file size limit, which fails write() the same way)
+// keeps the partial file for the next run and leaves nothing in the snapshot.
+TEST_F(Hub, DiskFullKeepsThePartialFileForResume) {
+  const std::string src = model_file("tiny-llama-q4_k_m.gguf");
+  repo("org/full", {{"m-Q4_K_M.gguf", src}});
+  write_config();
+  const std::string out = home_ + "/full.out";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const rlimit lim = {300000, 300000};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    ::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG instead of killing
+    std::freopen(out.c_str(), "w", stdout);
+    std::freopen((out + ".err").c_str(), "w", stderr);
+    const std::string bin = jetlm_binary();
+    ::execl(bin.c_str(), bin.c_str(), "pull", "org/full", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::string err = read_text(out + ".err");
+  EXPECT_EQ(WEXITSTATUS(status), 1) << err;
+  EXPECT_EQ(lines(err), 1u) << err;
+  EXPECT_NE(err.find("resume"), std::string::npos) << err;
+  EXPECT_NE(::access(snapshot("org/full", "m-Q4_K_M.gguf").c_str(), F_OK), 0);
+  const std::string sha = jetlm::hub::file_digest(src, jetlm::hub::Digest::Kind::Sha256, 0);
+  const std::string partial = cache_ + "/models--org--full/blobs/" + sha + ".incomplete";
+  struct stat st;
+  ASSERT_EQ(::stat(partial.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 300000);
+  const RunResult r = pull("org/full");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_bytes(last_line(r.out)), read_bytes(src));
+  const auto cdn = cdn_requests("m-Q4_K_M.gguf");
+  ASSERT_EQ(cdn.size(), 2u);
+  EXPECT_EQ(cdn[1]["range"], "bytes=300000-");
 }
 
 // Read back as huggingface_hub does: refs/main -> snapshots/{commit}/{file} -> ../../blobs/{sha256}.

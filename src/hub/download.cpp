@@ -64,8 +64,9 @@ bool write_all(int fd, const char* p, size_t n) {
 }
 
 std::string disk_error(const std::string& path, int err, int64_t kept) {
-  if (err == ENOSPC || err == EDQUOT)
-    return str_cat("disk full writing ", path, " (", kept, " bytes kept there; free space and run again to resume)");
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG)  // EFBIG: over the file size limit (ulimit -f)
+    return str_cat(err == EFBIG ? "file size limit reached" : "disk full", " writing ", path, " (", kept,
+                   " bytes kept there; free space and run again to resume)");
   return str_cat("cannot write ", path, ": ", std::strerror(err));
 }
 
