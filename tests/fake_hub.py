@@ -16,7 +16,8 @@ The config (JSON, re-read on every request so a test can change it between runs)
                           "corrupt": true,           # one byte of every file flipped in transit
                           "ignore_range": true,      # answer 200 with the whole file to a Range request
                           "slow_ms": 5,              # pause per 64 KiB
-                          "page_size": 2}}}          # tree entries per page
+                          "page_size": 2,            # tree entries per page
+                          "lfs": false}}}            # .gguf files kept in git: the tree gives only the git sha1
 Every request is logged as one JSON line: method, path, host, authorization, range.
 Prints the port on stdout once listening. Usage: fake_hub.py CONFIG LOG [--port N]
 """
@@ -142,7 +143,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entries = []
         for path, local in sorted(repo["files"].items()):
             size = os.path.getsize(local)
-            if path.endswith(".gguf"):
+            if path.endswith(".gguf") and repo.get("lfs", True):
                 entries.append({"type": "file", "oid": git_sha1_of(b"pointer " + path.encode()), "size": size,
                                 "path": path, "lfs": {"oid": sha256_of(local), "size": size, "pointerSize": 134}})
             else:

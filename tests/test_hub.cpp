@@ -197,6 +197,27 @@ TEST_F(Hub, RedirectsRelativeAbsoluteAndNone) {
   EXPECT_EQ(abs[0]["host"], "localhost:" + std::to_string(port_));
 }
 
+// A small file kept in git (no LFS): its blob is named by the git sha1, checked as git computes it.
+TEST_F(Hub, NonLfsFileIsCheckedByGitSha1) {
+  json& r = repo("org/git", {{"m-Q4_K_M.gguf", model_file("tiny-llama-q4_k_m.gguf")}});
+  r["lfs"] = false;
+  r["redirect"] = "none";
+  json& bad = repo("org/gitbad", {{"m-Q4_K_M.gguf", model_file("tiny-llama-q4_k_m.gguf")}});
+  bad["lfs"] = false;
+  bad["corrupt"] = true;
+  write_config();
+  const RunResult ok = pull("org/git");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  char buf[512];
+  const ssize_t n = ::readlink(last_line(ok.out).c_str(), buf, sizeof buf);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, n).size(), std::string("../../blobs/").size() + 40);  // a sha1
+  EXPECT_EQ(read_bytes(last_line(ok.out)), read_bytes(model_file("tiny-llama-q4_k_m.gguf")));
+  const RunResult no = pull("org/gitbad");
+  EXPECT_EQ(no.exit_code, 1);
+  EXPECT_NE(no.err.find("checksum mismatch"), std::string::npos) << no.err;
+}
+
 TEST_F(Hub, DroppedConnectionResumesWithRange) {
   repo("org/drop", {{"m-Q4_K_M.gguf", model_file("tiny-llama-q4_k_m.gguf")}})["drop_once_after"] = 300000;
   write_config();
