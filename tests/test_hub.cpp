@@ -529,6 +529,13 @@ TEST_F(Hub, RunHfMatchesRunM) {
 // A fake ollama store: blobs/sha256-{hex} and manifests/{host}/{namespace}/{name}/{tag}.
 class Ollama : public Hub {
  protected:
+  // No Hub needed: only its environment and directories.
+  static void SetUpTestSuite() {
+    dir_ = temp_dir() + "/ollama-suite";
+    mkdirs(dir_);
+    std::ofstream(dir_ + "/log.jsonl", std::ios::app).flush();
+  }
+  static void TearDownTestSuite() {}
   std::string add_blob(const std::string& bytes) {
     const std::string tmp = home_ + "/blob.tmp";
     write_bytes(tmp, std::vector<uint8_t>(bytes.begin(), bytes.end()));
