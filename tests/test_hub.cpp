@@ -270,8 +270,12 @@ TEST_F(Hub, CorruptedBytesAreRejected) {
   EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
   EXPECT_NE(::access(snapshot("org/corrupt", "m-Q4_K_M.gguf").c_str(), F_OK), 0);
   // Neither a blob nor a partial file is left behind.
-  const std::string blobs = cache_ + "/models--org--corrupt/blobs";
-  std::ifstream probe(blobs);
+  for (const char* suffix : {"", ".incomplete"})
+    EXPECT_NE(::access((cache_ + "/models--org--corrupt/blobs/" +
+                        jetlm::hub::file_digest(model_file("tiny-llama-q4_k_m.gguf"), jetlm::hub::Digest::Kind::Sha256, 0) + suffix)
+                           .c_str(),
+                       F_OK),
+              0);
   const RunResult ls = run_jetlm({"models"});
   EXPECT_EQ(ls.out.find("org/corrupt"), std::string::npos) << ls.out;
 }
@@ -463,10 +467,20 @@ TEST_F(Hub, CacheLayoutAsHuggingfaceHubReadsIt) {
   EXPECT_EQ(read_bytes(dir + "/blobs/" + sha), read_bytes(src));
   struct stat st;
   EXPECT_EQ(::stat((cache_ + "/.locks/models--org--tiny/" + sha + ".lock").c_str(), &st), 0);
-  // Another tool's cache entry (as huggingface-cli leaves it) is used without a download.
-  const size_t before = cdn_requests("").size();
-  ASSERT_EQ(pull("org/tiny").exit_code, 0);
-  EXPECT_EQ(cdn_requests("").size(), before);
+  // A cache entry written by hand as huggingface-cli leaves it is used without a download.
+  repo("org/other", quant_repo_files());
+  write_config();
+  const std::string other = cache_ + "/models--org--other";
+  mkdirs(other + "/blobs");
+  mkdirs(other + "/refs");
+  mkdirs(other + "/snapshots/" + kCommit);
+  write_bytes(other + "/blobs/" + sha, read_bytes(src));
+  std::ofstream(other + "/refs/main") << kCommit;
+  ASSERT_EQ(::symlink(("../../blobs/" + sha).c_str(), (other + "/snapshots/" + kCommit + "/tiny-Q4_K_M.gguf").c_str()), 0);
+  const RunResult r = pull("org/other");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(last_line(r.out), snapshot("org/other", "tiny-Q4_K_M.gguf"));
+  EXPECT_TRUE(cdn_requests("/cdn/org/other/").empty());
 }
 
 TEST_F(Hub, ReusesLlamaCppCacheBySha256) {
