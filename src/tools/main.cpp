@@ -5,6 +5,7 @@
 #include <exception>
 #include <new>
 
+#include "hub/config.h"
 #include "tools/commands.h"
 #include "util/error.h"
 
@@ -15,6 +16,7 @@ static void print_usage(FILE* f) {
 }
 
 int main(int argc, char** argv) {
+  argc = jetlm::hub::take_offline_flag(argc, argv);  // --offline anywhere on the line
   if (argc < 2) {
     print_usage(stderr);
     return 2;
