@@ -16,7 +16,7 @@ cmake --build "$build" -j"$(nproc)" --target template_fuzzer
 work="$build/corpus"
 mkdir -p "$work" "$build/artifacts"
 # -timeout: one input may not run longer than this (the template's own
-# budget is 1 s in the fuzzer); -rss_limit_mb: the memory caps must hold.
+# budget is 1 s in the fuzzer; the slack is for a loaded machine); -rss_limit_mb: the memory caps must hold.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  "$build/fuzz/template_fuzzer" "$work" fuzz/corpus/templates -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$build/fuzz/template_fuzzer" "$work" fuzz/corpus/templates -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 \
   -max_len=65536 -artifact_prefix="$build/artifacts/" -print_final_stats=1

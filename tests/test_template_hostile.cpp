@@ -373,6 +373,15 @@ TEST(HostileJson, DeepJsonBuiltInCodeIsRefusedWhenConverted) {
   } catch (const jetlm::Error& e) {
     EXPECT_NE(std::string(e.what()).find("nested deeper"), std::string::npos) << e.what();
   }
+  // An integer past int64 would wrap; jinja2 (Python's json) keeps it exact, so refuse it.
+  try {
+    (void)render_chat_template("{{ messages }}", json::parse(R"([18446744073709551615])"), in, "t");
+    ADD_FAILURE() << "no error";
+  } catch (const jetlm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not fit in 64 bits"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(render_chat_template("{{ messages }}", json::parse(R"([9223372036854775807, -9223372036854775808])"), in, "t"),
+            "[9223372036854775807, -9223372036854775808]");
   // Moderate nesting (tool schemas) is fine.
   json ok = json::array();
   for (int i = 0; i < 50; ++i) ok = json::array({std::move(ok)});

@@ -154,8 +154,12 @@ static Value value_from_json(const Json& j) {
       return Value(j.template get<bool>());
     case nlohmann::json::value_t::number_integer:
       return Value(j.template get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned:
-      return Value(static_cast<int64_t>(j.template get<uint64_t>()));
+    case nlohmann::json::value_t::number_unsigned: {
+      const uint64_t u = j.template get<uint64_t>();
+      // Python's json keeps it exact; ours would wrap to a negative number.
+      if (u > static_cast<uint64_t>(INT64_MAX)) fail("chat template: JSON integer ", u, " does not fit in 64 bits");
+      return Value(static_cast<int64_t>(u));
+    }
     case nlohmann::json::value_t::number_float:
       return Value(j.template get<double>());
     case nlohmann::json::value_t::string:
