@@ -280,6 +280,9 @@ TEST(HostileSize, HugeStringsAndListsFailBeforeAllocating) {
       {"{{ '%-99999999999999999999999d' % 1 }}", "too big"},
       {"{{ '%.99999999999999999999999f' % 1.5 }}", "too big"},
       {"{{ '%100000000000s'|format('x') }}", "too big"},
+      {"{{ '{:>100000000000}'.format('x') }}", "too big"},
+      {"{{ '{:*^9999999999}'.format(1) }}", "too big"},
+      {"{{ '{:.100000000000}'.format('x') }}", "too big"},
       {"{{ 'a\nb'|indent(100000000000) }}", "over the limit"},
       {"{{ [1, 2]|tojson(indent=100000000000) }}", "over the limit"},
       {"{{ [1]|batch(100000000000, 0)|list }}", "over the limit"},
@@ -322,6 +325,12 @@ TEST(HostileSize, BenignTwins) {
             "  ab  |*abc**|**abc**|x--|  x|00042|-0042");
   EXPECT_EQ(render("{{ '%5s|%-5s|%05d|%.2f|%3c' % ('a', 'b', 42, 2.5, 'z') }}|{{ '%10s'|format('x') }}"),
             "    a|b    |00042|2.50|  z|         x");
+  // str.format's mini-language: fill, alignment, sign, zero padding, width, precision, type.
+  EXPECT_EQ(render("{{ '[{:>5}|{:<5}|{:^6}|{:*^7}|{:05}|{:+d}|{: d}|{:x}|{:X}|{:b}|{:o}]'.format('ab', 'ab', 'ab', 'ab', -42, 7, 7, 255, 255, 5, 8) }}"),
+            "[   ab|ab   |  ab  |**ab***|-0042|+7| 7|ff|FF|101|10]");
+  EXPECT_EQ(render("{{ '[{:.2f}|{:8.3f}|{:.1%}|{:.3}|{:.2}|{:e}|{}|{:5}|{:05}]'.format(3.14159, -2.5, 0.25, 3.14159, 'abc', 12345.678, 1.5, 42, 'ab') }}"),
+            "[3.14|  -2.500|25.0%|3.14|ab|1.234568e+04|1.5|   42|ab000]");
+  EXPECT_EQ(render("{{ '{0:>4}{name:_<3}{0!r:>5}'.format('a', name='b') }}"), "   ab__  'a'");
   EXPECT_EQ(render("{{ 'a\nb'|indent(2, true) }}|{{ [1, 2]|tojson(indent=2) }}|{{ [1, 2, 3]|batch(2, 0)|list }}"),
             "  a\n  b|[\n  1,\n  2\n]|[[1, 2], [3, 0]]");
   EXPECT_EQ(render("{{ 'abc'.replace('', '-') }} {{ 'a b  c'.split(' ') }} {{ 'ab'|list }}"), "-a-b-c- ['a', 'b', '', 'c'] ['a', 'b']");

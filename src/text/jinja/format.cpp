@@ -245,6 +245,101 @@ std::string percent_format(const std::string& fmt, const Value& args) {
   return out;
 }
 
+// Python's format(value, spec) for the common part of the mini-language:
+// [[fill]align][sign][0][width][.precision][type], type one of s d x X o b f F e E g G %.
+// A width is bounded by the string budget before anything is padded.
+static std::string format_spec(const Value& v, const std::string& spec) {
+  if (spec.empty()) return v.str();
+  const std::vector<uint32_t> cps = pystr::decode(spec);
+  size_t i = 0;
+  auto is_align = [](uint32_t c) { return c == '<' || c == '>' || c == '^' || c == '='; };
+  std::string fill = " ";
+  uint32_t align = 0;
+  if (cps.size() >= 2 && is_align(cps[1])) {
+    fill.clear();
+    pystr::append_utf8(fill, cps[0]);
+    align = cps[1];
+    i = 2;
+  } else if (!cps.empty() && is_align(cps[0])) {
+    align = cps[0];
+    i = 1;
+  }
+  char sign = '-';
+  if (i < cps.size() && (cps[i] == '+' || cps[i] == '-' || cps[i] == ' ')) sign = static_cast<char>(cps[i++]);
+  const bool number = v.is_number();
+  if (i < cps.size() && cps[i] == '0' && align == 0) {
+    fill = "0";
+    align = number ? '=' : '<';  // zero padding goes after a number's sign
+    ++i;
+  }
+  std::string digits;
+  for (; i < cps.size() && cps[i] < 0x80; ++i) digits += static_cast<char>(cps[i]);  // the ASCII rest
+  if (i < cps.size()) fail("ValueError: Invalid format specifier '", spec, "'");
+  size_t k = 0;
+  const int64_t width = read_count(digits, k, "width");
+  int64_t precision = -1;
+  if (k < digits.size() && digits[k] == '.') {
+    ++k;
+    if (k >= digits.size() || digits[k] < '0' || digits[k] > '9') fail("ValueError: Format specifier missing precision");
+    precision = read_count(digits, k, "precision");
+  }
+  char type = 0;
+  if (k < digits.size()) type = digits[k++];
+  if (k < digits.size()) fail("ValueError: Invalid format specifier '", spec, "'");
+
+  std::string body, prefix;  // prefix: the sign of a number, kept left of '=' padding
+  if (type == 0 && number && !v.is_float()) {
+    if (precision >= 0) fail("ValueError: Precision not allowed in integer format specifier");
+    type = 'd';  // an int (or a bool, given a spec) formats as 'd'
+  }
+  if (type == 0 && v.is_float()) {
+    const double d = v.as_double();
+    body = precision >= 0 ? format_number('g', Value(std::fabs(d)), "", precision) : float_repr(std::fabs(d));
+    prefix = std::signbit(d) ? "-" : sign == '+' ? "+" : sign == ' ' ? " " : "";
+  } else if (type == 0 || type == 's') {
+    if (type == 's' && number) fail("ValueError: Unknown format code 's' for object of type '", v.type_name(), "'");
+    body = v.str();
+    if (precision >= 0) {
+      std::vector<uint32_t> b = pystr::decode(body);
+      if (b.size() > static_cast<size_t>(precision)) b.resize(static_cast<size_t>(precision));
+      body = pystr::encode(b);
+    }
+  } else if (std::string("dxXob").find(type) != std::string::npos) {
+    if (!number || v.is_float()) fail("ValueError: Unknown format code '", type, "' for object of type '", v.type_name(), "'");
+    const int64_t n = v.as_int();
+    uint64_t mag = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+    const unsigned base = type == 'd' ? 10 : type == 'o' ? 8 : type == 'b' ? 2 : 16;
+    const char* digs = type == 'X' ? "0123456789ABCDEF" : "0123456789abcdef";
+    do {
+      body.insert(body.begin(), digs[mag % base]);
+      mag /= base;
+    } while (mag);
+    prefix = n < 0 ? "-" : sign == '+' ? "+" : sign == ' ' ? " " : "";
+  } else if (std::string("fFeEgG%").find(type) != std::string::npos) {
+    if (!number) fail("ValueError: Unknown format code '", type, "' for object of type '", v.type_name(), "'");
+    const double d = type == '%' ? v.as_double() * 100 : v.as_double();
+    body = format_number(type == '%' ? 'f' : type, Value(std::fabs(d)), "", precision < 0 ? 6 : precision);
+    if (type == '%') body += '%';
+    prefix = std::signbit(d) ? "-" : sign == '+' ? "+" : sign == ' ' ? " " : "";
+  } else {
+    fail("ValueError: Unknown format code '", type, "' for object of type '", v.type_name(), "'");
+  }
+  if (align == 0) align = number ? '>' : '<';
+  const int64_t len = static_cast<int64_t>(pystr::length(prefix) + pystr::length(body));
+  if (width <= len) return prefix + body;
+  const uint64_t total = static_cast<uint64_t>(width - len);
+  check_string_repeat(fill.size(), total);
+  auto rep = [&](uint64_t n) {
+    std::string o;
+    for (uint64_t j = 0; j < n; ++j) o += fill;
+    return o;
+  };
+  if (align == '<') return prefix + body + rep(total);
+  if (align == '>') return rep(total) + prefix + body;
+  if (align == '=') return prefix + rep(total) + body;
+  return rep(total / 2) + prefix + body + rep(total - total / 2);  // '^': the odd fill goes right
+}
+
 std::string str_format(const std::string& fmt, const CallArgs& args) {
   std::string out;
   size_t auto_index = 0;
@@ -270,9 +365,13 @@ std::string str_format(const std::string& fmt, const CallArgs& args) {
     std::string field = fmt.substr(i + 1, close - i - 1);
     i = close;
     char conversion = 's';
-    const size_t bang = field.find('!');
+    std::string spec;
     const size_t colon = field.find(':');
-    if (colon != std::string::npos) field = field.substr(0, colon);  // format specs are not supported; plain str()
+    if (colon != std::string::npos) {
+      spec = field.substr(colon + 1);
+      field = field.substr(0, colon);
+    }
+    const size_t bang = field.find('!');
     if (bang != std::string::npos && bang < field.size()) {
       conversion = field[bang + 1];
       field = field.substr(0, bang);
@@ -289,7 +388,8 @@ std::string str_format(const std::string& fmt, const CallArgs& args) {
       v = args.find(SIZE_MAX, field.c_str());
       if (!v) fail("KeyError: ", string_repr(field));
     }
-    append_bounded(out, conversion == 'r' ? v->repr() : v->str());
+    const Value shown = conversion == 'r' ? Value(v->repr()) : *v;
+    append_bounded(out, format_spec(shown, spec));
   }
   return out;
 }
