@@ -56,7 +56,10 @@ int cmd_tokenize(int argc, char** argv) {
 
   std::string out;
   if (args.has("--ids")) {
-    for (size_t i = 0; i < ids.size(); ++i) out += str_cat(i ? " " : "", ids[i]);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i) out += ' ';
+      out += std::to_string(ids[i]);
+    }
     out += '\n';
   } else {
     for (const int32_t id : ids) {
