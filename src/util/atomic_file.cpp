@@ -153,33 +153,32 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path), target_(path) {
 
   const std::string dir = dir_of(target_);
   const std::string base = target_.substr(target_.rfind('/') == std::string::npos ? 0 : target_.rfind('/') + 1);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  // The handlers go in before the temporary exists, so no signal can find it unprotected.
+  handlers_acquire();
+  const auto give_up = [&](const std::string& why) {
+    handlers_release();
+    tmp_.clear();
+    fail(path, ": ", why);
+  };
   for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
     char suffix[24];
     std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(random_bits()));
     tmp_ = (dir == "/" ? "" : dir) + "/" + base + suffix;
-    std::lock_guard<std::mutex> lock(g_mutex);
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-    if (fd_ < 0) {
-      if (errno == EEXIST) continue;  // taken (or planted): draw another name
-      const int e = errno;
-      tmp_.clear();
-      fail(path, ": cannot create a temporary file in ", dir, ": ", std::strerror(e));
-    }
-    slot_ = register_temp(tmp_);
-    if (slot_ < 0) {
-      ::close(fd_);
-      ::unlink(tmp_.c_str());
-      fd_ = -1;
-      tmp_.clear();
-      fail(path, ": too many files open for writing at once");
-    }
-    handlers_acquire();
-    handlers_ = true;
+    if (fd_ >= 0) break;
+    if (errno != EEXIST) give_up(str_cat("cannot create a temporary file in ", dir, ": ", std::strerror(errno)));
+    // EEXIST: the name is taken (or planted): draw another.
   }
-  if (fd_ < 0) {
-    tmp_.clear();
-    fail(path, ": cannot create a temporary file in ", dir, ": every name tried exists");
+  if (fd_ < 0) give_up(str_cat("cannot create a temporary file in ", dir, ": every name tried exists"));
+  slot_ = register_temp(tmp_);
+  if (slot_ < 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+    fd_ = -1;
+    give_up("too many files open for writing at once");
   }
+  handlers_ = true;
   // Replacing a file keeps its permissions.
   if (exists) ::fchmod(fd_, st.st_mode & 07777);
 }
