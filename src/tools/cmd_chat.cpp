@@ -19,6 +19,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 
 #include "text/unicode.h"
 #include "tools/commands.h"
@@ -151,25 +152,28 @@ int cmd_chat(int argc, char** argv) {
     g_stop_answer = false;
     std::string answer;
     GenerateStats st;
+    std::exception_ptr output_failed;  // kept out of the generation loop, rethrown after it
     try {
       st = gen.generate(
           tokens, gp,
           [&](const std::string& text) {
             answer += text;
-            out_write(text);
-            out_flush();
+            try {
+              out_write(text);
+              out_flush();
+            } catch (const Error&) {
+              output_failed = std::current_exception();
+              return false;
+            }
             return true;
           },
           &g_stop_answer);
-    } catch (const OutputClosed&) {
-      throw;
     } catch (const Error& e) {
-      // The cache may hold half a turn: start the next one from scratch.
       report(e.what());
-      gen.reset();
       messages.erase(messages.end() - 1);
       continue;
     }
+    if (output_failed) std::rethrow_exception(output_failed);  // standard output is gone: so is the session
     g_stop_answer = false;
     out_write("\n");
     if (sanitize_utf8(answer, scratch)) answer = scratch;  // byte tokens may spell ill-formed UTF-8

@@ -1,6 +1,7 @@
 // jetlm run: generate text from a prompt and stream it to stdout.
 #include <csignal>
 #include <cstdio>
+#include <exception>
 
 #include "tools/commands.h"
 #include "tools/session.h"
@@ -53,14 +54,21 @@ int cmd_run(int argc, char** argv) {
   }
   std::signal(SIGINT, on_sigint);
   Generator gen(*s.context, *s.tokenizer);
+  std::exception_ptr output_failed;  // kept out of the generation loop, rethrown after it
   const GenerateStats st = gen.generate(
       tokens, gp,
-      [](const std::string& text) {
-        out_write(text);
-        out_flush();
+      [&](const std::string& text) {
+        try {
+          out_write(text);
+          out_flush();
+        } catch (const Error&) {
+          output_failed = std::current_exception();
+          return false;
+        }
         return true;
       },
       &g_interrupted);
+  if (output_failed) std::rethrow_exception(output_failed);
   out_write("\n");
   out_flush();
   print_timings(s, st);
