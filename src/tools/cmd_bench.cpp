@@ -21,7 +21,8 @@ namespace {
 std::vector<int> int_list(const Args& a, const std::string& name, int min_value) {
   std::vector<int> v;
   for (int64_t x : a.get_int_list(name)) {
-    if (x < min_value || x > (1 << 24)) throw UsageError(str_cat(name, ": value ", x, " out of range"));
+    if (x < min_value || x > (1 << 24))
+      throw UsageError(str_cat(name, ": expected integers in [", min_value, ", ", 1 << 24, "], got ", x));
     v.push_back(static_cast<int>(x));
   }
   return v;
@@ -73,13 +74,11 @@ int cmd_bench(int argc, char** argv) {
     size_t comma = v.find(',');
     if (comma == std::string::npos) throw UsageError("-pg: expected PP,TG, got '" + v + "'");
     BenchTest t;
-    t.n_prompt = static_cast<int>(parse_int(v.substr(0, comma), "-pg"));
-    t.n_gen = static_cast<int>(parse_int(v.substr(comma + 1), "-pg"));
-    if (t.n_prompt < 0 || t.n_gen < 0) throw UsageError("-pg: lengths must be >= 0");
+    t.n_prompt = static_cast<int>(parse_int_in(v.substr(0, comma), "-pg", 0, 1 << 24));
+    t.n_gen = static_cast<int>(parse_int_in(v.substr(comma + 1), "-pg", 0, 1 << 24));
     if (t.n_prompt + t.n_gen > 0) pg.push_back(t);
   }
-  const int reps = static_cast<int>(args.get_int("-r"));
-  if (reps < 1) throw UsageError("-r: at least one repetition");
+  const int reps = static_cast<int>(args.get_int("-r", 1, 1000000));
   std::vector<int> threads = args.has("-t") ? int_list(args, "-t", 1) : std::vector<int>{physical_cores()};
   const std::vector<int> ngls = int_list(args, "-ngl", 0);
   const std::vector<int> batches = int_list(args, "-b", 1);

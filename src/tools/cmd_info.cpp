@@ -1,6 +1,7 @@
 // jetlm info: architecture, hyperparameters, tensor types with counts and
 // bytes, and the memory a context of N tokens needs.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <utility>
@@ -86,7 +87,7 @@ int cmd_info(int argc, char** argv) {
     for (const auto& t : f.tensors())
       std::printf("  %-32s %-7s %-16s %zu bytes\n", t.name.c_str(), type_name(t.type), t.shape_str().c_str(), t.nbytes);
 
-  int64_t n_ctx = args.get_int("-c");
+  int64_t n_ctx = args.get_int("-c", 0, int64_t{1} << 24);
   if (n_ctx <= 0) n_ctx = hp.n_ctx_train;
   const std::string kv = args.get("--kv-type");
   if (kv != "f16" && kv != "f32") throw UsageError("--kv-type: expected f16 or f32");
@@ -96,8 +97,7 @@ int cmd_info(int argc, char** argv) {
   std::printf("memory:          weights %s (mapped once) + KV cache %s (%lld tokens, %s) = %s\n", mib(weights).c_str(),
               mib(kv_bytes).c_str(), static_cast<long long>(n_ctx), kv.c_str(), mib(weights + kv_bytes).c_str());
   std::printf("bytes per token: %s read per generated token\n", mib(model->bytes_per_token()).c_str());
-  const int64_t ngl = args.get_int("-ngl");
-  if (ngl < 0) throw UsageError("-ngl: must be >= 0");
+  const int64_t ngl = args.get_int("-ngl", 0, INT64_MAX);
   if (ngl > 0) {
     GpuFitInputs in;
     in.n_ctx = static_cast<int>(n_ctx);
