@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  CpuIsa isa = default_cpu_isa();
+  CpuIsa isa = select_cpu_isa();
   if (!isa_name.empty() && !parse_cpu_isa(isa_name, &isa)) {
     std::fprintf(stderr, "unknown ISA %s\n", isa_name.c_str());
     return 2;

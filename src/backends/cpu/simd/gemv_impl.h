@@ -5,25 +5,36 @@
 //
 // Part of kernels_impl.h (an ISA translation unit's target region).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "backends/cpu/simd/decode_impl.h"
 
 namespace {
 
-// Two rows at a time share the activation loads and give two independent
-// accumulation chains. The rows of a call are contiguous in memory and
-// consumed two at a time, so a software prefetch walks the call's bytes
-// linearly, kPrefetchBytes ahead of the consumption and at its rate: decoding
-// and multiplying keep too few loads in flight for the hardware prefetchers
-// alone to reach the DRAM bandwidth (a single core streamed Q8_0 at 8 GB/s
-// without it, 11 GB/s 4 KiB ahead and 20-23 GB/s 8 KiB ahead, against a plain
-// read loop's 23-25 GB/s on the 2-core EPYC; 8-16 KiB was best on a Xeon).
+// P::kGemvRows rows at a time (2 with 16 vector registers, 4 with 32) share
+// the activation loads and give as many independent accumulation chains. The
+// rows of a call are contiguous in memory and consumed a pass at a time, so a
+// software prefetch walks the call's bytes linearly, kPrefetchBytes ahead of
+// the consumption and at its rate: decoding and multiplying keep too few
+// loads in flight for the hardware prefetchers alone to reach the DRAM
+// bandwidth (a single core streamed Q8_0 at 8 GB/s without it, 11 GB/s 4 KiB
+// ahead and 20-23 GB/s 8 KiB ahead, against a plain read loop's 23-25 GB/s on
+// the 2-core EPYC; 8-16 KiB was best on a Xeon).
 constexpr int kPrefetchBytes = 8192;
+
+// The blocks of the rows of one pass: row r0 + i for i < n_live, the last
+// live row again after it (its results are dropped).
+template <class Block, int R>
+void pass_rows(const uint8_t* w, size_t rb, int r0, int n_live, const Block* b[R]) {
+  for (int i = 0; i < R; ++i)
+    b[i] = reinterpret_cast<const Block*>(w + static_cast<size_t>(r0 + (i < n_live ? i : n_live - 1)) * rb);
+}
 
 template <class P, class D>
 void gemv_legacy(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8* act, const float*, float* y) {
   using Block = typename D::Block;
+  constexpr int R = P::kGemvRows;
   constexpr bool kSigned = D::kFamily == Family::LegacySigned;
   static const int8_t kOnes[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   const typename P::S16 ones = P::scales_v(P::sc_prepare(P::v16_load(kOnes)), 0);
@@ -37,38 +48,35 @@ void gemv_legacy(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8
     if constexpr (kSigned) return P::acc_s(P::izero(), P::prep_s(c), av);
     else return P::acc_ug(P::izero(), c, av, ones);
   };
-  for (int r = 0; r < n_rows; r += 2) {
-    const bool two = r + 1 < n_rows;
-    const Block* b0 = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * rb);
-    const Block* b1 = reinterpret_cast<const Block*>(w + static_cast<size_t>(two ? r + 1 : r) * rb);
-    F32v<P> acc0 = P::fzero(), acc1 = P::fzero();
-    float off0 = 0.f, off1 = 0.f;  // sum of m * d_a * sum(a), or of d * d_a * sum(a) for biased codes
-    for (int64_t i = 0; i < nb; ++i) {
-      const uint8_t* ahead = w + static_cast<size_t>(r) * rb + 2 * sizeof(Block) * static_cast<size_t>(i) + pf;
-      P::prefetch(ahead);
-      P::prefetch(ahead + sizeof(Block));
-      const typename P::B32 av = P::load32(aq + 32 * i);
-      const F32v<P> da = P::fset1(ad[i]);
-      const F32v<P> d0 = P::h2f_bcast(D::d16(b0[i])), d1 = P::h2f_bcast(D::d16(b1[i]));
-      acc0 = P::fmadd(P::cvt(dot(b0[i], av)), P::fmul(d0, da), acc0);
-      acc1 = P::fmadd(P::cvt(dot(b1[i], av)), P::fmul(d1, da), acc1);
-      if constexpr (!kSigned) {
-        off0 += (D::kBias ? P::lane0(d0) : D::m(b0[i])) * as[i];
-        off1 += (D::kBias ? P::lane0(d1) : D::m(b1[i])) * as[i];
+  for (int r = 0; r < n_rows; r += R) {
+    const int live = std::min(R, n_rows - r);
+    const Block* b[R];
+    pass_rows<Block, R>(w, rb, r, live, b);
+    F32v<P> acc[R];
+    float off[R];  // sum of m * d_a * sum(a), or of d * d_a * sum(a) for biased codes
+    for (int i = 0; i < R; ++i) {
+      acc[i] = P::fzero();
+      off[i] = 0.f;
+    }
+    for (int64_t j = 0; j < nb; ++j) {
+      const uint8_t* ahead = w + static_cast<size_t>(r) * rb + R * sizeof(Block) * static_cast<size_t>(j) + pf;
+      for (size_t l = 0; l < R * sizeof(Block); l += 64) P::prefetch(ahead + l);
+      const typename P::B32 av = P::load32(aq + 32 * j);
+      const F32v<P> da = P::fset1(ad[j]);
+      for (int i = 0; i < R; ++i) {
+        const F32v<P> d = P::h2f_bcast(D::d16(b[i][j]));
+        acc[i] = P::fmadd(P::cvt(dot(b[i][j], av)), P::fmul(d, da), acc[i]);
+        if constexpr (!kSigned) off[i] += (D::kBias ? P::lane0(d) : D::m(b[i][j])) * as[j];
       }
     }
-    if constexpr (D::kBias != 0) {
-      off0 *= -static_cast<float>(D::kBias);
-      off1 *= -static_cast<float>(D::kBias);
-    }
-    y[r] = P::hsum(acc0) + off0;
-    if (two) y[r + 1] = P::hsum(acc1) + off1;
+    for (int i = 0; i < live; ++i) y[r + i] = P::hsum(acc[i]) + (D::kBias ? -static_cast<float>(D::kBias) * off[i] : off[i]);
   }
 }
 
 template <class P, class D>
 void gemv_k(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8* act, const float*, float* y) {
   using Block = typename D::Block;
+  constexpr int R = P::kGemvRows;
   const int64_t nsb = k / QK_K;
   const int pf = kPrefetchBytes;
   const int8_t* aq = act->q;
@@ -89,19 +97,19 @@ void gemv_k(const uint8_t* w, size_t rb, int n_rows, int64_t k, const ActQ8* act
     acc = P::fmadd(P::cvt(is), P::fset1(s.d * da), acc);
     return P::fmadd(P::cvt(P::dot_mins(s.mn, ab + 16 * sb)), P::fset1(-s.dmin * da), acc);
   };
-  for (int r = 0; r < n_rows; r += 2) {
-    const bool two = r + 1 < n_rows;
-    const Block* b0 = reinterpret_cast<const Block*>(w + static_cast<size_t>(r) * rb);
-    const Block* b1 = reinterpret_cast<const Block*>(w + static_cast<size_t>(two ? r + 1 : r) * rb);
-    F32v<P> acc0 = P::fzero(), acc1 = P::fzero();
+  for (int r = 0; r < n_rows; r += R) {
+    const int live = std::min(R, n_rows - r);
+    const Block* b[R];
+    pass_rows<Block, R>(w, rb, r, live, b);
+    F32v<P> acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = P::fzero();
     for (int64_t sb = 0; sb < nsb; ++sb) {
-      const uint8_t* ahead = w + static_cast<size_t>(r) * rb + 2 * sizeof(Block) * static_cast<size_t>(sb) + pf;
-      for (size_t l = 0; l < 2 * sizeof(Block); l += 64) P::prefetch(ahead + l);
-      acc0 = superblock(b0[sb], sb, acc0);
-      if (two) acc1 = superblock(b1[sb], sb, acc1);
+      const uint8_t* ahead = w + static_cast<size_t>(r) * rb + R * sizeof(Block) * static_cast<size_t>(sb) + pf;
+      for (size_t l = 0; l < R * sizeof(Block); l += 64) P::prefetch(ahead + l);
+      for (int i = 0; i < R; ++i)
+        if (i < live) acc[i] = superblock(b[i][sb], sb, acc[i]);
     }
-    y[r] = P::hsum(acc0);
-    if (two) y[r + 1] = P::hsum(acc1);
+    for (int i = 0; i < live; ++i) y[r + i] = P::hsum(acc[i]);
   }
 }
 

@@ -1,5 +1,6 @@
 // The table of fast CPU kernels of one instruction set. Each ISA translation
-// unit (kernels_scalar.cpp, kernels_avx2.cpp, kernels_neon*.cpp) instantiates
+// unit (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512*.cpp,
+// kernels_neon.cpp, kernels_dotprod.cpp) instantiates
 // the same templates (kernels_impl.h) over its own SIMD primitives and exports
 // one table; the backend picks a table at run time (cpu_features.h), so one
 // binary runs on any CPU of its architecture.
@@ -68,6 +69,8 @@ constexpr int kWideMinTokens = 16;
 // The tables compiled into this binary; null when the ISA is not built for this architecture.
 const CpuKernels* kernels_scalar();
 const CpuKernels* kernels_avx2();
+const CpuKernels* kernels_avx512();
+const CpuKernels* kernels_avx512vnni();
 const CpuKernels* kernels_neon();
 const CpuKernels* kernels_dotprod();
 

@@ -17,6 +17,7 @@ namespace {
 
 struct Avx2Prims {
   static constexpr int kLanes = 8;
+  static constexpr int kGemvRows = 2;  // rows per pass of the fused matrix-vector kernels (16 registers)
   using B32 = __m256i;
   using I32 = __m256i;
   using F32 = __m256;

@@ -21,6 +21,7 @@ namespace {
 template <bool kDot>
 struct NeonPrims {
   static constexpr int kLanes = 4;
+  static constexpr int kGemvRows = 2;  // rows per pass of the fused matrix-vector kernels
   using B32 = uint8x16x2_t;
   using I32 = int32x4_t;
   using F32 = float32x4_t;

@@ -17,6 +17,9 @@ namespace {
 
 struct ScalarPrims {
   static constexpr int kLanes = 1;
+  // Rows per pass of the fused matrix-vector kernels: as many independent
+  // accumulation chains as the registers of the ISA allow.
+  static constexpr int kGemvRows = 2;
   struct B32 {
     uint8_t b[32];
   };

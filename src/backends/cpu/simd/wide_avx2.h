@@ -10,7 +10,12 @@
 // steps in int16 lanes (2 * 31 * 127 * 4 < 32767) before widening; Q8_0 and
 // IQ4_NL keep the sign trick (|w| * sign(a, w)).
 //
-// Only for kernels_avx2.cpp, inside its target region.
+// The AVX-512 tables (kernels_avx512*.cpp) instantiate the same kernels with
+// kTok = 8 tokens per tile (32 registers hold the 8 accumulators, 8 integer
+// sums and 8 int16 partial sums) and, with VNNI, vpdpbusd / vpdpwssd in place
+// of maddubs + madd + add (the int32 sums are the same: see prims_avx512.h).
+//
+// Only for kernels_avx2.cpp and kernels_avx512*.cpp, inside their target regions.
 #pragma once
 #include <immintrin.h>
 
@@ -77,7 +82,7 @@ inline Packed8 pack8(const GemmArgs& g, bool has_m) {
   return Packed8{q, d, m};
 }
 
-template <bool kUnsigned, int TT>
+template <bool kUnsigned, bool kVnni, int TT>
 void wide_tile(const GemmArgs& g, const Packed8& p, int t) {
   const ActQ8& a = *g.act;
   const int64_t k = g.k, nb = k / 32;
@@ -97,7 +102,12 @@ void wide_tile(const GemmArgs& g, const Packed8& p, int t) {
     const int8_t* pq = p.q + 256 * b;
     __m256i is[TT];
     for (int j = 0; j < TT; ++j) is[j] = _mm256_setzero_si256();
-    if constexpr (kUnsigned) {
+    if constexpr (kUnsigned && kVnni) {
+      for (int v = 0; v < 8; ++v) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
+        for (int j = 0; j < TT; ++j) is[j] = _mm256_dpbusd_epi32(is[j], w, bcast4(aq[j] + 32 * b + 4 * v));
+      }
+    } else if constexpr (kUnsigned) {
       for (int half = 0; half < 2; ++half) {
         __m256i s16[TT];
         for (int j = 0; j < TT; ++j) s16[j] = _mm256_setzero_si256();
@@ -113,8 +123,12 @@ void wide_tile(const GemmArgs& g, const Packed8& p, int t) {
         const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
         const __m256i wa = _mm256_abs_epi8(w);
         for (int j = 0; j < TT; ++j) {
-          const __m256i prod = _mm256_maddubs_epi16(wa, _mm256_sign_epi8(bcast4(aq[j] + 32 * b + 4 * v), w));
-          is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(prod, ones));
+          const __m256i sa = _mm256_sign_epi8(bcast4(aq[j] + 32 * b + 4 * v), w);
+          if constexpr (kVnni) {
+            is[j] = _mm256_dpbusd_epi32(is[j], wa, sa);
+          } else {
+            is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, sa), ones));
+          }
         }
       }
     }
@@ -138,14 +152,18 @@ void wide_tile(const GemmArgs& g, const Packed8& p, int t) {
   }
 }
 
-template <bool kUnsigned>
+template <bool kUnsigned, bool kVnni, int kTok>
 void wide_tiles(const GemmArgs& g, const Packed8& p) {
   int t = 0;
-  for (; t + 4 <= g.n_tok; t += 4) wide_tile<kUnsigned, 4>(g, p, t);
+  for (; t + kTok <= g.n_tok; t += kTok) wide_tile<kUnsigned, kVnni, kTok>(g, p, t);
+  if (kTok > 4 && t + 4 <= g.n_tok) {
+    wide_tile<kUnsigned, kVnni, 4>(g, p, t);
+    t += 4;
+  }
   switch (g.n_tok - t) {
-    case 3: wide_tile<kUnsigned, 3>(g, p, t); break;
-    case 2: wide_tile<kUnsigned, 2>(g, p, t); break;
-    case 1: wide_tile<kUnsigned, 1>(g, p, t); break;
+    case 3: wide_tile<kUnsigned, kVnni, 3>(g, p, t); break;
+    case 2: wide_tile<kUnsigned, kVnni, 2>(g, p, t); break;
+    case 1: wide_tile<kUnsigned, kVnni, 1>(g, p, t); break;
     default: break;
   }
 }
@@ -200,7 +218,7 @@ inline PackedK8 pack8_k(const GemmArgs& g) {
 
 // kSteps: products summed in int16 lanes before the scale multiply (4 for codes
 // up to 31, 2 for Q6_K's 63: 2 * 63 * 127 * 2 < 32767).
-template <int kSteps, int TT>
+template <int kSteps, bool kVnni, int TT>
 void wide_k_tile(const GemmArgs& g, const PackedK8& p, int t) {
   const ActQ8& a = *g.act;
   const int64_t k = g.k, nsb = k / 256;
@@ -230,16 +248,21 @@ void wide_k_tile(const GemmArgs& g, const PackedK8& p, int t) {
           for (int j = 0; j < TT; ++j)
             s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w, bcast4(aq[j] + 256 * sb + 4 * v)));
         }
-        for (int j = 0; j < TT; ++j) is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], sv));
+        for (int j = 0; j < TT; ++j) {
+          if constexpr (kVnni) is[j] = _mm256_dpwssd_epi32(is[j], s16[j], sv);
+          else is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], sv));
+        }
       }
     }
     __m256i im[TT];
     for (int j = 0; j < TT; ++j) im[j] = _mm256_setzero_si256();
     for (int pr = 0; pr < 8; ++pr) {
       const __m256i mv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.mn + (8 * sb + pr) * 16));
-      for (int j = 0; j < TT; ++j)
-        im[j] = _mm256_add_epi32(
-            im[j], _mm256_madd_epi16(mv, bcast4(reinterpret_cast<const int8_t*>(ab[j] + 16 * sb + 2 * pr))));
+      for (int j = 0; j < TT; ++j) {
+        const __m256i bs = bcast4(reinterpret_cast<const int8_t*>(ab[j] + 16 * sb + 2 * pr));
+        if constexpr (kVnni) im[j] = _mm256_dpwssd_epi32(im[j], mv, bs);
+        else im[j] = _mm256_add_epi32(im[j], _mm256_madd_epi16(mv, bs));
+      }
     }
     const __m256 dv = _mm256_loadu_ps(p.d + 8 * sb), mv = _mm256_loadu_ps(p.dmin + 8 * sb);
     for (int j = 0; j < TT; ++j) {
@@ -260,20 +283,31 @@ void wide_k_tile(const GemmArgs& g, const PackedK8& p, int t) {
   }
 }
 
-template <int kSteps>
+template <int kSteps, bool kVnni, int kTok>
 void wide_k_tiles(const GemmArgs& g, const PackedK8& p) {
   int t = 0;
-  for (; t + 4 <= g.n_tok; t += 4) wide_k_tile<kSteps, 4>(g, p, t);
-  for (; t < g.n_tok; ++t) wide_k_tile<kSteps, 1>(g, p, t);
+  for (; t + kTok <= g.n_tok; t += kTok) wide_k_tile<kSteps, kVnni, kTok>(g, p, t);
+  if (kTok > 4 && t + 4 <= g.n_tok) {
+    wide_k_tile<kSteps, kVnni, 4>(g, p, t);
+    t += 4;
+  }
+  for (; t < g.n_tok; ++t) wide_k_tile<kSteps, kVnni, 1>(g, p, t);
 }
 
-inline void gemm8_k(const GemmArgs& g) {
+// The table entries: kVnni and kTok as above (AVX2: false, 4).
+template <bool kVnni, int kTok>
+void gemm8_k(const GemmArgs& g) {
   const PackedK8 p = pack8_k(g);
-  if (g.max_code <= 31) wide_k_tiles<4>(g, p);
-  else wide_k_tiles<2>(g, p);
+  if (g.max_code <= 31) wide_k_tiles<4, kVnni, kTok>(g, p);
+  else wide_k_tiles<2, kVnni, kTok>(g, p);
 }
-
-inline void gemm8_legacy_signed(const GemmArgs& g) { wide_tiles<false>(g, pack8(g, false)); }
-inline void gemm8_legacy_min(const GemmArgs& g) { wide_tiles<true>(g, pack8(g, true)); }
+template <bool kVnni, int kTok>
+void gemm8_legacy_signed(const GemmArgs& g) {
+  wide_tiles<false, kVnni, kTok>(g, pack8(g, false));
+}
+template <bool kVnni, int kTok>
+void gemm8_legacy_min(const GemmArgs& g) {
+  wide_tiles<true, kVnni, kTok>(g, pack8(g, true));
+}
 
 }  // namespace
