@@ -183,6 +183,28 @@ struct ScalarPrims {
     for (int i = 0; i < 8; ++i) r.b[2 * i] = r.b[2 * i + 1] = v.b[i];
     return r;
   }
+  // [b8 b8 b9 b9 ... b15 b15]
+  static V16 v16_zip_hi(V16 v) {
+    V16 r;
+    for (int i = 0; i < 8; ++i) r.b[2 * i] = r.b[2 * i + 1] = v.b[8 + i];
+    return r;
+  }
+  // Byte i = v[idx[i]], or 0 where idx[i] has its top bit set (idx: 0..15 or 0x80).
+  static V16 v16_shuffle(V16 v, const uint8_t* idx) {
+    V16 r;
+    for (int i = 0; i < 16; ++i) r.b[i] = (idx[i] & 0x80) ? 0 : v.b[idx[i] & 15];
+    return r;
+  }
+  static V16 v16_or(V16 a, V16 b) {
+    for (int i = 0; i < 16; ++i) a.b[i] = static_cast<int8_t>(a.b[i] | b.b[i]);
+    return a;
+  }
+  // (v >> S) & mask[i] per byte; the mask must exclude the top S bits (x86 shifts 16-bit lanes).
+  template <int S>
+  static V16 v16_shr_and(V16 v, const uint8_t* mask) {
+    for (int i = 0; i < 16; ++i) v.b[i] = static_cast<int8_t>((static_cast<uint8_t>(v.b[i]) >> S) & mask[i]);
+    return v;
+  }
   // Super-block scales prepared for scales_v (here: as they are).
   using SC = V16;
   static SC sc_prepare(V16 v) { return v; }
