@@ -6,7 +6,9 @@ counters in a VM may not count: the innermost loop of the largest body in
 the function (the per-block loop of a matrix-vector pass), its instruction
 count, and the mix of mnemonics. Divide by the rows per pass (kGemvRows) for
 instructions per block-row. Usage:
-  bench/loop_instructions.py BINARY 'FUNCTION SUBSTRING' [--mix]
+  bench/loop_instructions.py BINARY 'FUNCTION SUBSTRING' [--mix] [--all]
+(--all: every match, with its address: a template instantiated by several
+ISA translation units has one copy per table, in the order of the tables.)
 """
 import re
 import subprocess
@@ -18,13 +20,15 @@ def main():
         sys.exit(__doc__)
     binary, pattern = sys.argv[1], sys.argv[2]
     syms = subprocess.run(["nm", "-C", "-n", binary], capture_output=True, text=True, check=True).stdout.splitlines()
-    for i, line in enumerate(syms):
-        if pattern in line and " t " in line or (pattern in line and " T " in line):
-            start = line.split()[0]
-            stop = syms[i + 1].split()[0]
-            break
-    else:
+    found = [(line.split()[0], syms[i + 1].split()[0]) for i, line in enumerate(syms[:-1])
+             if pattern in line and line.split()[1] in ("t", "T")]
+    if not found:
         sys.exit("no function matching " + pattern)
+    for start, stop in (found if "--all" in sys.argv else found[:1]):
+        count(binary, start, stop)
+
+
+def count(binary, start, stop):
     dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "--start-address=0x" + start,
                           "--stop-address=0x" + stop, binary], capture_output=True, text=True, check=True).stdout
     insns = []  # (address, mnemonic, operands)
@@ -47,7 +51,7 @@ def main():
         sys.exit("no loop found")
     s, e = max(inner, key=lambda x: x[1] - x[0])
     body = insns[s:e + 1]
-    print(f"{len(body)} instructions in the loop at {body[0][0]:#x}..{body[-1][0]:#x}")
+    print(f"0x{start}: {len(body)} instructions in the loop at {body[0][0]:#x}..{body[-1][0]:#x}")
     if "--mix" in sys.argv:
         mix = {}
         for _, mn, _ in body:

@@ -352,12 +352,13 @@ TEST_P(CpuLevel, GemmMatchesScalar) {
     const int64_t k = is_k(t) ? 2 * 256 : (fam == Family::Float ? 7 * 32 + 13 : 9 * 32);
     if (fam == Family::Float && t != TensorType::F32) continue;  // F16/BF16 decode to the same float tile
     const int n = 17;
-    const std::vector<uint8_t> m = random_matrix(rng, t, 8, k);
+    constexpr int kRows = cpu::kMaxWideRows;
+    const std::vector<uint8_t> m = random_matrix(rng, t, kRows, k);
     const std::vector<float> x = random_floats(rng, static_cast<size_t>(n * k));
     std::vector<Decoded> dec;
-    for (int r = 0; r < 8; ++r) dec.emplace_back(k);
-    cpu::PanelRow rows[8];
-    for (int r = 0; r < 8; ++r)
+    for (int r = 0; r < kRows; ++r) dec.emplace_back(k);
+    cpu::PanelRow rows[kRows];
+    for (int r = 0; r < kRows; ++r)
       scalar.decode[static_cast<int>(t)](m.data() + r * row_bytes(t, k), k, &dec[r].store, &rows[r]);
     std::vector<int8_t> q(n * k);
     std::vector<float> d(n * k / 32), s(n * k / 32);
@@ -366,7 +367,7 @@ TEST_P(CpuLevel, GemmMatchesScalar) {
     if (fam != Family::Float)  // float weights take the float activations
       for (int i = 0; i < n; ++i) scalar.quantize_row(x.data() + i * k, i, &a);
     std::vector<uint8_t> scratch(static_cast<size_t>(cpu::wide_scratch_bytes(k)));
-    for (int nr = 1; nr <= 8; ++nr) {
+    for (int nr : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, kRows}) {
       for (int nt : {1, 2, 3, 5, 17}) {
         cpu::GemmArgs g;
         g.k = k;
@@ -393,7 +394,8 @@ TEST_P(CpuLevel, GemmMatchesScalar) {
             kt->gemm[static_cast<int>(fam)](g);
           }
           EXPECT_LT(nmse(got, want), 1e-11) << kt->name << " " << type_name(t) << " rows " << nr << " tokens " << nt;
-          if (const cpu::GemmFn wide = kt->gemm8[static_cast<int>(fam)]) {
+          const cpu::GemmFn wide = kt->gemm_wide[static_cast<int>(fam)];
+          if (wide && nr <= kt->wide_rows[static_cast<int>(fam)]) {
             std::fill(got.begin(), got.end(), 0.f);
             g.rows = rows;
             g.n_rows = nr;

@@ -43,10 +43,12 @@ struct CpuKernels {
   GemvFn gemv[32] = {};
   // Indexed by Family; each handles up to kMaxTileRows rows per call.
   GemmFn gemm[4] = {};
-  // Optional (null: none), indexed by Family: 8 rows per call, which the
-  // kernel interleaves so that each vector lane holds one row (x86: one scale
-  // multiply per 8 rows instead of per row). Worth it from kWideMinTokens tokens.
-  GemmFn gemm8[4] = {};
+  // Optional (null: none), indexed by Family: wide_rows rows per call (8 or
+  // 16, at most kMaxWideRows), which the kernel interleaves so that each
+  // vector lane holds one row (x86: one scale multiply per 8 or 16 rows
+  // instead of per row). Worth it from kWideMinTokens tokens.
+  GemmFn gemm_wide[4] = {};
+  int wide_rows[4] = {};
   // Quantizes one row of k values (k a multiple of act.block) into token row t of act.
   void (*quantize_row)(const float* x, int t, ActQ8* act) = nullptr;
 
@@ -63,7 +65,7 @@ struct CpuKernels {
 };
 
 constexpr int kMaxTileRows = 4;
-constexpr int kWideRows = 8;
+constexpr int kMaxWideRows = kMaxWideRowsLayout;
 constexpr int kWideMinTokens = 16;
 
 // The tables compiled into this binary; null when the ISA is not built for this architecture.

@@ -30,16 +30,17 @@
 
 #include "backends/cpu/simd/prims_avx2.h"
 #include "backends/cpu/simd/kernels_impl.h"
-#include "backends/cpu/simd/wide_avx2.h"
+#include "backends/cpu/simd/wide_x86.h"
 
 namespace {
 jetlm::cpu::CpuKernels make_avx2_table() {
   using jetlm::cpu::Family;
   jetlm::cpu::CpuKernels t;
   fill_table<Avx2Prims>(&t, "avx2");
-  t.gemm8[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed<false, 4>;
-  t.gemm8[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min<false, 4>;
-  t.gemm8[static_cast<int>(Family::KQuant)] = gemm8_k<false, 4>;
+  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed<false, 4>;
+  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min<false, 4>;
+  t.gemm_wide[static_cast<int>(Family::KQuant)] = gemm_wide_k<W256, false, 4>;
+  for (int f = 1; f < 4; ++f) t.wide_rows[f] = 8;
   return t;
 }
 }  // namespace

@@ -37,9 +37,10 @@
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")
 #endif
 
+#define JETLM_WIDE_512 1
 #include "backends/cpu/simd/prims_avx512.h"
 #include "backends/cpu/simd/kernels_impl.h"
-#include "backends/cpu/simd/wide_avx2.h"
+#include "backends/cpu/simd/wide_x86.h"
 
 namespace {
 jetlm::cpu::CpuKernels make_avx512_table() {
@@ -47,9 +48,12 @@ jetlm::cpu::CpuKernels make_avx512_table() {
   constexpr bool kVnni = JETLM_AVX512_VNNI != 0;
   jetlm::cpu::CpuKernels t;
   fill_table<Avx512Prims<kVnni>>(&t, kVnni ? "avx512vnni" : "avx512");
-  t.gemm8[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed<kVnni, 8>;
-  t.gemm8[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min<kVnni, 8>;
-  t.gemm8[static_cast<int>(Family::KQuant)] = gemm8_k<kVnni, 8>;
+  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed<kVnni, 8>;
+  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min<kVnni, 8>;
+  t.gemm_wide[static_cast<int>(Family::KQuant)] = gemm_wide_k<W512, kVnni, 8>;
+  t.wide_rows[static_cast<int>(Family::LegacySigned)] = 8;
+  t.wide_rows[static_cast<int>(Family::LegacyMin)] = 8;
+  t.wide_rows[static_cast<int>(Family::KQuant)] = 16;
   return t;
 }
 }  // namespace

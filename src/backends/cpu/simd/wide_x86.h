@@ -168,58 +168,143 @@ void wide_tiles(const GemmArgs& g, const Packed8& p) {
   }
 }
 
-// ---- K formats: 8 interleaved rows per super-block ---------------------------
-// Per super-block: 64 code vectors (vector j = values 4j..4j+3 of rows 0..7),
+// ---- K formats: W::kRows interleaved rows per super-block -------------------
+// Per super-block: 64 code vectors (vector j = values 4j..4j+3 of every row),
 // 16 scale vectors (group g: int16 pairs sc[r][g], sc[r][g] per row r, so that
 // vpmaddwd applies row r's scale to lane r), 8 min vectors (groups 2p, 2p+1 of
 // each row against a broadcast pair of activation group sums), d and dmin.
+// Written once over the vector width W: 8 rows in 256-bit vectors (AVX2, and
+// the AVX-512 tables' 32-value formats), 16 rows in 512-bit vectors (the
+// AVX-512 tables: half the instructions per multiply-add of the 8-row form).
 
-struct PackedK8 {
-  const int8_t* q;     // [nsb][64][32]
-  const int16_t* sc;   // [nsb][16][16]
-  const int16_t* mn;   // [nsb][8][16]
-  const float* d;      // [nsb][8]
-  const float* dmin;   // [nsb][8]
+// 256-bit vectors: 8 rows.
+struct W256 {
+  static constexpr int kRows = 8;
+  using I = __m256i;
+  using F = __m256;
+  static I load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static I zero() { return _mm256_setzero_si256(); }
+  static I bcast4(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+  }
+  static I add16(I a, I b) { return _mm256_add_epi16(a, b); }
+  static I maddubs(I w, I a) { return _mm256_maddubs_epi16(w, a); }
+  template <bool kVnni>
+  static I dpwssd(I acc, I a, I b) {
+    if constexpr (kVnni) return _mm256_dpwssd_epi32(acc, a, b);
+    else return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  }
+  static F fzero() { return _mm256_setzero_ps(); }
+  static F fload(const float* p) { return _mm256_loadu_ps(p); }
+  static F fbcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static F fma(I i, F s, F acc) { return _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), s, acc); }
+  static F fnma(I i, F s, F acc) { return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(i), s, acc); }
+  static F fmul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static void store_rows(float* y, F v, int n) {
+    if (n == kRows) {
+      _mm256_storeu_ps(y, v);
+    } else {
+      alignas(32) float tmp[kRows];
+      _mm256_store_ps(tmp, v);
+      for (int r = 0; r < n; ++r) y[r] = tmp[r];
+    }
+  }
 };
 
-inline PackedK8 pack8_k(const GemmArgs& g) {
+#if defined(JETLM_WIDE_512)  // defined by the AVX-512 translation units
+// 512-bit vectors: 16 rows (AVX-512 F + BW; VNNI where kVnni).
+struct W512 {
+  static constexpr int kRows = 16;
+  using I = __m512i;
+  using F = __m512;
+  static I load(const void* p) { return _mm512_loadu_si512(p); }
+  static I zero() { return _mm512_setzero_si512(); }
+  static I bcast4(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  }
+  static I add16(I a, I b) { return _mm512_add_epi16(a, b); }
+  static I maddubs(I w, I a) { return _mm512_maddubs_epi16(w, a); }
+  template <bool kVnni>
+  static I dpwssd(I acc, I a, I b) {
+    if constexpr (kVnni) return _mm512_dpwssd_epi32(acc, a, b);
+    else return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+  }
+  static F fzero() { return _mm512_setzero_ps(); }
+  static F fload(const float* p) { return _mm512_loadu_ps(p); }
+  static F fbcast(const float* p) { return _mm512_set1_ps(*p); }
+  // The zero-masked convert: gcc 12 warns that _mm512_cvtepi32_ps's undefined
+  // pass-through "may be used uninitialized".
+  static F cvt(I i) { return _mm512_maskz_cvtepi32_ps(0xFFFF, i); }
+  static F fma(I i, F s, F acc) { return _mm512_fmadd_ps(cvt(i), s, acc); }
+  static F fnma(I i, F s, F acc) { return _mm512_fnmadd_ps(cvt(i), s, acc); }
+  static F fmul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static void store_rows(float* y, F v, int n) {
+    _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << n) - 1), v);
+  }
+};
+#endif
+
+struct PackedK {
+  const int8_t* q;     // [nsb][64][4 * kRows]
+  const int16_t* sc;   // [nsb][16][2 * kRows]
+  const int16_t* mn;   // [nsb][8][2 * kRows]
+  const float* d;      // [nsb][kRows]
+  const float* dmin;   // [nsb][kRows]
+};
+
+template <class W>
+PackedK pack_k(const GemmArgs& g) {
+  constexpr int R = W::kRows;
   const int64_t nsb = g.k / 256;
   int8_t* q = reinterpret_cast<int8_t*>(g.scratch);
-  int16_t* sc = reinterpret_cast<int16_t*>(g.scratch + 8 * g.k);
-  int16_t* mn = sc + nsb * 16 * 16;
-  float* d = reinterpret_cast<float*>(mn + nsb * 8 * 16);
-  float* dmin = d + nsb * 8;
+  int16_t* sc = reinterpret_cast<int16_t*>(g.scratch + R * g.k);
+  int16_t* mn = sc + nsb * 16 * 2 * R;
+  float* d = reinterpret_cast<float*>(mn + nsb * 8 * 2 * R);
+  float* dmin = d + nsb * R;
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    for (int c = 0; c < 8; ++c) {
-      __m256i r[8];
-      for (int i = 0; i < 8; ++i)
-        r[i] = i < g.n_rows ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[i].q + 256 * sb + 32 * c))
-                            : _mm256_setzero_si256();
-      transpose8x8_epi32(r);
-      for (int j = 0; j < 8; ++j)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 2048 * sb + 256 * c + 32 * j), r[j]);
+    // Each 8 rows: 8x8 transposes of dwords, stored as the half h of each vector.
+    for (int h = 0; h < R / 8; ++h) {
+      for (int c = 0; c < 8; ++c) {
+        __m256i r[8];
+        for (int i = 0; i < 8; ++i) {
+          const int row = 8 * h + i;
+          r[i] = row < g.n_rows
+                     ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[row].q + 256 * sb + 32 * c))
+                     : _mm256_setzero_si256();
+        }
+        transpose8x8_epi32(r);
+        for (int j = 0; j < 8; ++j)
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * R * sb + 32 * R * c + 4 * R * j + 32 * h), r[j]);
+      }
     }
-    for (int i = 0; i < 8; ++i) {
+    for (int i = 0; i < R; ++i) {
       const bool live = i < g.n_rows;
       for (int grp = 0; grp < 16; ++grp) {
         const int16_t s = live ? g.rows[i].sc[16 * sb + grp] : 0;
-        sc[(16 * sb + grp) * 16 + 2 * i] = sc[(16 * sb + grp) * 16 + 2 * i + 1] = s;
+        sc[(16 * sb + grp) * 2 * R + 2 * i] = sc[(16 * sb + grp) * 2 * R + 2 * i + 1] = s;
       }
       for (int p = 0; p < 8; ++p) {
-        mn[(8 * sb + p) * 16 + 2 * i] = live ? g.rows[i].mn[16 * sb + 2 * p] : 0;
-        mn[(8 * sb + p) * 16 + 2 * i + 1] = live ? g.rows[i].mn[16 * sb + 2 * p + 1] : 0;
+        mn[(8 * sb + p) * 2 * R + 2 * i] = live ? g.rows[i].mn[16 * sb + 2 * p] : 0;
+        mn[(8 * sb + p) * 2 * R + 2 * i + 1] = live ? g.rows[i].mn[16 * sb + 2 * p + 1] : 0;
       }
-      d[8 * sb + i] = live ? g.rows[i].d[sb] : 0.f;
-      dmin[8 * sb + i] = live ? g.rows[i].m[sb] : 0.f;
+      d[R * sb + i] = live ? g.rows[i].d[sb] : 0.f;
+      dmin[R * sb + i] = live ? g.rows[i].m[sb] : 0.f;
     }
   }
-  return PackedK8{q, sc, mn, d, dmin};
+  return PackedK{q, sc, mn, d, dmin};
 }
 
 // kSteps: products summed in int16 lanes before the scale multiply (4 for codes
 // up to 31, 2 for Q6_K's 63: 2 * 63 * 127 * 2 < 32767).
-template <int kSteps, bool kVnni, int TT>
-void wide_k_tile(const GemmArgs& g, const PackedK8& p, int t) {
+template <class W, int kSteps, bool kVnni, int TT>
+void wide_k_tile(const GemmArgs& g, const PackedK& p, int t) {
+  constexpr int R = W::kRows;
+  using I = typename W::I;
+  using F = typename W::F;
   const ActQ8& a = *g.act;
   const int64_t k = g.k, nsb = k / 256;
   const int8_t* aq[TT];
@@ -231,75 +316,58 @@ void wide_k_tile(const GemmArgs& g, const PackedK8& p, int t) {
     ad[j] = a.d + tok * nsb;
     ab[j] = a.bsum + tok * (k / 16);
   }
-  __m256 acc[TT];
-  for (int j = 0; j < TT; ++j) acc[j] = _mm256_setzero_ps();
+  F acc[TT];
+  for (int j = 0; j < TT; ++j) acc[j] = W::fzero();
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    const int8_t* pq = p.q + 2048 * sb;
-    __m256i is[TT];
-    for (int j = 0; j < TT; ++j) is[j] = _mm256_setzero_si256();
+    const int8_t* pq = p.q + 256 * R * sb;
+    I is[TT];
+    for (int j = 0; j < TT; ++j) is[j] = W::zero();
     for (int grp = 0; grp < 16; ++grp) {
-      const __m256i sv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.sc + (16 * sb + grp) * 16));
+      const I sv = W::load(p.sc + (16 * sb + grp) * 2 * R);
       for (int s0 = 0; s0 < 4; s0 += kSteps) {
-        __m256i s16[TT];
-        for (int j = 0; j < TT; ++j) s16[j] = _mm256_setzero_si256();
+        I s16[TT];
+        for (int j = 0; j < TT; ++j) s16[j] = W::zero();
         for (int s = s0; s < s0 + kSteps; ++s) {
           const int v = 4 * grp + s;  // dword of the super-block
-          const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
-          for (int j = 0; j < TT; ++j)
-            s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w, bcast4(aq[j] + 256 * sb + 4 * v)));
+          const I w = W::load(pq + 4 * R * v);
+          for (int j = 0; j < TT; ++j) s16[j] = W::add16(s16[j], W::maddubs(w, W::bcast4(aq[j] + 256 * sb + 4 * v)));
         }
-        for (int j = 0; j < TT; ++j) {
-          if constexpr (kVnni) is[j] = _mm256_dpwssd_epi32(is[j], s16[j], sv);
-          else is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], sv));
-        }
+        for (int j = 0; j < TT; ++j) is[j] = W::template dpwssd<kVnni>(is[j], s16[j], sv);
       }
     }
-    __m256i im[TT];
-    for (int j = 0; j < TT; ++j) im[j] = _mm256_setzero_si256();
+    I im[TT];
+    for (int j = 0; j < TT; ++j) im[j] = W::zero();
     for (int pr = 0; pr < 8; ++pr) {
-      const __m256i mv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.mn + (8 * sb + pr) * 16));
-      for (int j = 0; j < TT; ++j) {
-        const __m256i bs = bcast4(reinterpret_cast<const int8_t*>(ab[j] + 16 * sb + 2 * pr));
-        if constexpr (kVnni) im[j] = _mm256_dpwssd_epi32(im[j], mv, bs);
-        else im[j] = _mm256_add_epi32(im[j], _mm256_madd_epi16(mv, bs));
-      }
+      const I mv = W::load(p.mn + (8 * sb + pr) * 2 * R);
+      for (int j = 0; j < TT; ++j) im[j] = W::template dpwssd<kVnni>(im[j], mv, W::bcast4(ab[j] + 16 * sb + 2 * pr));
     }
-    const __m256 dv = _mm256_loadu_ps(p.d + 8 * sb), mv = _mm256_loadu_ps(p.dmin + 8 * sb);
+    const F dv = W::fload(p.d + R * sb), mv = W::fload(p.dmin + R * sb);
     for (int j = 0; j < TT; ++j) {
-      const __m256 da = _mm256_broadcast_ss(ad[j] + sb);
-      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), _mm256_mul_ps(dv, da), acc[j]);
-      acc[j] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(im[j]), _mm256_mul_ps(mv, da), acc[j]);
+      const F da = W::fbcast(ad[j] + sb);
+      acc[j] = W::fma(is[j], W::fmul(dv, da), acc[j]);
+      acc[j] = W::fnma(im[j], W::fmul(mv, da), acc[j]);
     }
   }
-  for (int j = 0; j < TT; ++j) {
-    float* y = g.y + (t + j) * g.ldy;
-    if (g.n_rows == 8) {
-      _mm256_storeu_ps(y, acc[j]);
-    } else {
-      alignas(32) float tmp[8];
-      _mm256_store_ps(tmp, acc[j]);
-      for (int r = 0; r < g.n_rows; ++r) y[r] = tmp[r];
-    }
-  }
+  for (int j = 0; j < TT; ++j) W::store_rows(g.y + (t + j) * g.ldy, acc[j], g.n_rows);
 }
 
-template <int kSteps, bool kVnni, int kTok>
-void wide_k_tiles(const GemmArgs& g, const PackedK8& p) {
+template <class W, int kSteps, bool kVnni, int kTok>
+void wide_k_tiles(const GemmArgs& g, const PackedK& p) {
   int t = 0;
-  for (; t + kTok <= g.n_tok; t += kTok) wide_k_tile<kSteps, kVnni, kTok>(g, p, t);
+  for (; t + kTok <= g.n_tok; t += kTok) wide_k_tile<W, kSteps, kVnni, kTok>(g, p, t);
   if (kTok > 4 && t + 4 <= g.n_tok) {
-    wide_k_tile<kSteps, kVnni, 4>(g, p, t);
+    wide_k_tile<W, kSteps, kVnni, 4>(g, p, t);
     t += 4;
   }
-  for (; t < g.n_tok; ++t) wide_k_tile<kSteps, kVnni, 1>(g, p, t);
+  for (; t < g.n_tok; ++t) wide_k_tile<W, kSteps, kVnni, 1>(g, p, t);
 }
 
 // The table entries: kVnni and kTok as above (AVX2: false, 4).
-template <bool kVnni, int kTok>
-void gemm8_k(const GemmArgs& g) {
-  const PackedK8 p = pack8_k(g);
-  if (g.max_code <= 31) wide_k_tiles<4, kVnni, kTok>(g, p);
-  else wide_k_tiles<2, kVnni, kTok>(g, p);
+template <class W, bool kVnni, int kTok>
+void gemm_wide_k(const GemmArgs& g) {
+  const PackedK p = pack_k<W>(g);
+  if (g.max_code <= 31) wide_k_tiles<W, 4, kVnni, kTok>(g, p);
+  else wide_k_tiles<W, 2, kVnni, kTok>(g, p);
 }
 template <bool kVnni, int kTok>
 void gemm8_legacy_signed(const GemmArgs& g) {
