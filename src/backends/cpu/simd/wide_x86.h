@@ -281,16 +281,33 @@ PackedK pack_k(const GemmArgs& g) {
           _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * R * sb + 32 * R * c + 4 * R * j + 32 * h), r[j]);
       }
     }
+    // Scales and mins: per 8 rows, 8x8 dword transposes too. A scale becomes
+    // the int16 pair (s, s), one dword; a pair of mins is one dword already.
+    for (int h = 0; h < R / 8; ++h) {
+      __m256i s_lo[8], s_hi[8], m[8];
+      for (int i = 0; i < 8; ++i) {
+        const int row = 8 * h + i;
+        if (row < g.n_rows) {
+          const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.rows[row].sc + 16 * sb));
+          const __m256i lo = _mm256_cvtepi8_epi32(raw), hi = _mm256_cvtepi8_epi32(_mm_srli_si128(raw, 8));
+          s_lo[i] = _mm256_or_si256(_mm256_slli_epi32(lo, 16), _mm256_and_si256(lo, _mm256_set1_epi32(0xFFFF)));
+          s_hi[i] = _mm256_or_si256(_mm256_slli_epi32(hi, 16), _mm256_and_si256(hi, _mm256_set1_epi32(0xFFFF)));
+          m[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[row].mn + 16 * sb));
+        } else {
+          s_lo[i] = s_hi[i] = m[i] = _mm256_setzero_si256();
+        }
+      }
+      transpose8x8_epi32(s_lo);
+      transpose8x8_epi32(s_hi);
+      transpose8x8_epi32(m);
+      for (int j = 0; j < 8; ++j) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc + (16 * sb + j) * 2 * R + 16 * h), s_lo[j]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(sc + (16 * sb + 8 + j) * 2 * R + 16 * h), s_hi[j]);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(mn + (8 * sb + j) * 2 * R + 16 * h), m[j]);
+      }
+    }
     for (int i = 0; i < R; ++i) {
       const bool live = i < g.n_rows;
-      for (int grp = 0; grp < 16; ++grp) {
-        const int16_t s = live ? g.rows[i].sc[16 * sb + grp] : 0;
-        sc[(16 * sb + grp) * 2 * R + 2 * i] = sc[(16 * sb + grp) * 2 * R + 2 * i + 1] = s;
-      }
-      for (int p = 0; p < 8; ++p) {
-        mn[(8 * sb + p) * 2 * R + 2 * i] = live ? g.rows[i].mn[16 * sb + 2 * p] : 0;
-        mn[(8 * sb + p) * 2 * R + 2 * i + 1] = live ? g.rows[i].mn[16 * sb + 2 * p + 1] : 0;
-      }
       d[R * sb + i] = live ? g.rows[i].d[sb] : 0.f;
       dmin[R * sb + i] = live ? g.rows[i].m[sb] : 0.f;
     }
