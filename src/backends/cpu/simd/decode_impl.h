@@ -114,6 +114,8 @@ struct DecIQ4_NL {
 // ---- 256-value super-blocks ------------------------------------------------
 // scales(b) -> KScales; codes(b, h, out) -> the 4 chunks of 32 of half h.
 // Canonical: w = d * sc[g] * q - dmin * mn[g], q unsigned, g = group of 16.
+// kMinsUseD: dmin is d (the mins are a folded code offset), so the kernels may
+// subtract the mins from the integer sum and scale once.
 
 template <class P>
 struct KScales {
@@ -134,6 +136,7 @@ void crumbs(B32<P> qs, B32<P> out[4]) {
 template <class P>
 struct DecQ2_K {
   using Block = BlockQ2_K;
+  static constexpr bool kMinsUseD = false;
   static KScales<P> scales(const Block& b) {
     const typename P::V16 raw = P::v16_load(b.scales);  // low nibble scale, high nibble min
     return KScales<P>{P::h2f(b.d), P::h2f(b.dmin), P::v16_and(raw, 0xF), P::mn_from_u8(P::v16_shr4(raw))};
@@ -145,6 +148,7 @@ struct DecQ2_K {
 template <class P>
 struct DecQ3_K {
   using Block = BlockQ3_K;
+  static constexpr bool kMinsUseD = true;
   static KScales<P> scales(const Block& b) {
     // 16 6-bit codes: low nibbles in bytes 0-7, top 2 bits in bytes 8-11 (blocks.h),
     // gathered four at a time with 32-bit masks.
@@ -174,6 +178,7 @@ struct DecQ3_K {
 template <class P, class B, bool kFifthBit>
 struct DecQ45_K {
   using Block = B;
+  static constexpr bool kMinsUseD = false;
   static KScales<P> scales(const Block& b) {
     // Bytes 0-3: scales 0-3, bytes 4-7: mins 0-3 (low 6 bits); bytes 8-11: low
     // nibbles of scales/mins 4-7, whose top bits are the top 2 bits of bytes
@@ -217,6 +222,7 @@ using DecQ5_K = DecQ45_K<P, BlockQ5_K, true>;
 template <class P>
 struct DecQ6_K {
   using Block = BlockQ6_K;
+  static constexpr bool kMinsUseD = true;
   static KScales<P> scales(const Block& b) {
     const typename P::V16 sc = P::v16_load(b.scales);
     const float d = P::h2f(b.d);

@@ -88,8 +88,12 @@ JETLM_GEMV_INLINE F32v<P> k_superblock(const typename D::Block& b, const int8_t*
     D::codes(b, h, c);
     for (int j = 0; j < 4; ++j) is = P::acc_ug(is, c[j], P::load32(aq + 128 * h + 32 * j), P::scales_v(sc, 4 * h + j));
   }
-  acc = P::fmadd(P::cvt(is), P::fset1(s.d * da), acc);
-  return P::fmadd(P::cvt(P::dot_mins(s.mn, ab)), P::fset1(-s.dmin * da), acc);
+  if constexpr (D::kMinsUseD) {  // |sum| < 2^29 for Q3_K / Q6_K: no overflow
+    return P::fmadd(P::cvt(P::isub(is, P::dot_mins(s.mn, ab))), P::fset1(s.d * da), acc);
+  } else {
+    acc = P::fmadd(P::cvt(is), P::fset1(s.d * da), acc);
+    return P::fmadd(P::cvt(P::dot_mins(s.mn, ab)), P::fset1(-s.dmin * da), acc);
+  }
 }
 
 // NR rows of a K format against one token.

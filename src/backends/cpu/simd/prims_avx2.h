@@ -71,6 +71,7 @@ struct Avx2Prims {
 
   static I32 izero() { return _mm256_setzero_si256(); }
   static I32 iadd(I32 a, I32 b) { return _mm256_add_epi32(a, b); }
+  static I32 isub(I32 a, I32 b) { return _mm256_sub_epi32(a, b); }
   static I32 acc_ug(I32 acc, B32 w, B32 a, S16 s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), s));
   }

@@ -81,6 +81,7 @@ struct NeonPrims {
 
   static I32 izero() { return vdupq_n_s32(0); }
   static I32 iadd(I32 a, I32 b) { return vaddq_s32(a, b); }
+  static I32 isub(I32 a, I32 b) { return vsubq_s32(a, b); }
   // Sum of the 16 products of one group, spread over 4 int32 lanes.
   static int32x4_t group16(uint8x16_t w, uint8x16_t a) {
     if constexpr (kDot) {

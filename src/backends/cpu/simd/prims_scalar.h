@@ -88,6 +88,7 @@ struct ScalarPrims {
 
   static I32 izero() { return 0; }
   static I32 iadd(I32 a, I32 b) { return a + b; }
+  static I32 isub(I32 a, I32 b) { return a - b; }
   // acc + s0 * sum(w*a over bytes 0-15) + s1 * sum(bytes 16-31); w unsigned, a signed.
   static I32 acc_ug(I32 acc, B32 w, B32 a, S16 s) {
     int32_t lo = 0, hi = 0;
