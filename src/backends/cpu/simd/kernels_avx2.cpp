@@ -37,8 +37,8 @@ jetlm::cpu::CpuKernels make_avx2_table() {
   using jetlm::cpu::Family;
   jetlm::cpu::CpuKernels t;
   fill_table<Avx2Prims>(&t, "avx2");
-  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed<false, 4>;
-  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min<false, 4>;
+  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm_wide_signed<W256, false, 4>;
+  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm_wide_min<W256, false, 4>;
   t.gemm_wide[static_cast<int>(Family::KQuant)] = gemm_wide_k<W256, false, 4>;
   for (int f = 1; f < 4; ++f) t.wide_rows[f] = 8;
   return t;

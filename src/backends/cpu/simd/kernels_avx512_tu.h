@@ -48,12 +48,10 @@ jetlm::cpu::CpuKernels make_avx512_table() {
   constexpr bool kVnni = JETLM_AVX512_VNNI != 0;
   jetlm::cpu::CpuKernels t;
   fill_table<Avx512Prims<kVnni>>(&t, kVnni ? "avx512vnni" : "avx512");
-  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed<kVnni, 8>;
-  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min<kVnni, 8>;
+  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm_wide_signed<W512, kVnni, 8>;
+  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm_wide_min<W512, kVnni, 8>;
   t.gemm_wide[static_cast<int>(Family::KQuant)] = gemm_wide_k<W512, kVnni, 8>;
-  t.wide_rows[static_cast<int>(Family::LegacySigned)] = 8;
-  t.wide_rows[static_cast<int>(Family::LegacyMin)] = 8;
-  t.wide_rows[static_cast<int>(Family::KQuant)] = 16;
+  for (int f = 1; f < 4; ++f) t.wide_rows[f] = W512::kRows;
   return t;
 }
 }  // namespace

@@ -1,19 +1,20 @@
-// The wide matrix-matrix kernel of the 32-value formats for AVX2 (prompt
-// processing): 8 decoded rows are interleaved so that 32-bit lane r of every
-// vector belongs to row r (vector j of a block = values 4j..4j+3 of rows
-// 0..7). A broadcast of 4 activation codes then feeds one maddubs for all 8
-// rows, and the float work (convert, scale, accumulate) is done once per 8
-// rows instead of once per row: about half the instructions of the per-row
-// tile of kernels_impl.h, which the generic kernel pays on this format family.
+// The wide matrix-matrix kernels of x86 (prompt processing): W::kRows decoded
+// rows are interleaved so that 32-bit lane r of every vector belongs to row r
+// (vector j of a 32-value block = values 4j..4j+3 of every row). A broadcast of
+// 4 activation codes then feeds one maddubs for all the rows, and the float
+// work (convert, scale, accumulate) is done once per 8 or 16 rows instead of
+// once per row: about half the instructions of the per-row tile of
+// kernels_impl.h with 8 rows (AVX2), a quarter with 16 (AVX-512).
 //
 // Unsigned codes (at most 31: Q4_0, Q4_1, Q5_0, Q5_1) let maddubs sum four
 // steps in int16 lanes (2 * 31 * 127 * 4 < 32767) before widening; Q8_0 and
 // IQ4_NL keep the sign trick (|w| * sign(a, w)).
 //
 // The AVX-512 tables (kernels_avx512*.cpp) instantiate the same kernels with
-// kTok = 8 tokens per tile (32 registers hold the 8 accumulators, 8 integer
-// sums and 8 int16 partial sums) and, with VNNI, vpdpbusd / vpdpwssd in place
-// of maddubs + madd + add (the int32 sums are the same: see prims_avx512.h).
+// W512 (16 rows), kTok = 8 tokens per tile (32 registers hold the 8
+// accumulators, 8 integer sums and 8 int16 partial sums) and, with VNNI,
+// vpdpbusd / vpdpwssd in place of maddubs + madd + add (the int32 sums are the
+// same: see prims_avx512.h).
 //
 // Only for kernels_avx2.cpp and kernels_avx512*.cpp, inside their target regions.
 #pragma once
@@ -46,136 +47,10 @@ inline void transpose8x8_epi32(__m256i r[8]) {
   r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
 }
 
-inline __m256i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
-struct Packed8 {
-  const int8_t* q;  // [nb][8 vectors][32 bytes]
-  const float* d;   // [nb][8 rows]
-  const float* m;   // [nb][8 rows] offsets (unsigned codes)
-};
-
-// Interleaves the decoded rows.
-inline Packed8 pack8(const GemmArgs& g, bool has_m) {
-  const int64_t nb = g.k / 32;
-  int8_t* q = reinterpret_cast<int8_t*>(g.scratch);
-  float* d = reinterpret_cast<float*>(g.scratch + 8 * g.k);
-  float* m = d + 8 * nb;
-  for (int64_t b = 0; b < nb; ++b) {
-    __m256i r[8];
-    for (int i = 0; i < 8; ++i) {
-      if (i < g.n_rows) {
-        r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[i].q + 32 * b));
-        d[8 * b + i] = g.rows[i].d[b];
-        m[8 * b + i] = has_m ? g.rows[i].m[b] : 0.f;
-      } else {
-        r[i] = _mm256_setzero_si256();
-        d[8 * b + i] = m[8 * b + i] = 0.f;
-      }
-    }
-    transpose8x8_epi32(r);
-    for (int j = 0; j < 8; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 256 * b + 32 * j), r[j]);
-  }
-  return Packed8{q, d, m};
-}
-
-template <bool kUnsigned, bool kVnni, int TT>
-void wide_tile(const GemmArgs& g, const Packed8& p, int t) {
-  const ActQ8& a = *g.act;
-  const int64_t k = g.k, nb = k / 32;
-  const int8_t* aq[TT];
-  const float* ad[TT];
-  const float* as[TT];
-  for (int j = 0; j < TT; ++j) {
-    const int64_t tok = g.t0 + t + j;
-    aq[j] = a.q + tok * k;
-    ad[j] = a.d + tok * nb;
-    as[j] = a.s + tok * nb;
-  }
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[TT];
-  for (int j = 0; j < TT; ++j) acc[j] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
-    const int8_t* pq = p.q + 256 * b;
-    __m256i is[TT];
-    for (int j = 0; j < TT; ++j) is[j] = _mm256_setzero_si256();
-    if constexpr (kUnsigned && kVnni) {
-      for (int v = 0; v < 8; ++v) {
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
-        for (int j = 0; j < TT; ++j) is[j] = _mm256_dpbusd_epi32(is[j], w, bcast4(aq[j] + 32 * b + 4 * v));
-      }
-    } else if constexpr (kUnsigned) {
-      for (int half = 0; half < 2; ++half) {
-        __m256i s16[TT];
-        for (int j = 0; j < TT; ++j) s16[j] = _mm256_setzero_si256();
-        for (int v = 4 * half; v < 4 * half + 4; ++v) {
-          const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
-          for (int j = 0; j < TT; ++j)
-            s16[j] = _mm256_add_epi16(s16[j], _mm256_maddubs_epi16(w, bcast4(aq[j] + 32 * b + 4 * v)));
-        }
-        for (int j = 0; j < TT; ++j) is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(s16[j], ones));
-      }
-    } else {
-      for (int v = 0; v < 8; ++v) {
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pq + 32 * v));
-        const __m256i wa = _mm256_abs_epi8(w);
-        for (int j = 0; j < TT; ++j) {
-          const __m256i sa = _mm256_sign_epi8(bcast4(aq[j] + 32 * b + 4 * v), w);
-          if constexpr (kVnni) {
-            is[j] = _mm256_dpbusd_epi32(is[j], wa, sa);
-          } else {
-            is[j] = _mm256_add_epi32(is[j], _mm256_madd_epi16(_mm256_maddubs_epi16(wa, sa), ones));
-          }
-        }
-      }
-    }
-    const __m256 dv = _mm256_loadu_ps(p.d + 8 * b);
-    for (int j = 0; j < TT; ++j)
-      acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[j]), _mm256_mul_ps(dv, _mm256_broadcast_ss(ad[j] + b)), acc[j]);
-    if constexpr (kUnsigned) {
-      const __m256 mv = _mm256_loadu_ps(p.m + 8 * b);
-      for (int j = 0; j < TT; ++j) acc[j] = _mm256_fmadd_ps(mv, _mm256_broadcast_ss(as[j] + b), acc[j]);
-    }
-  }
-  for (int j = 0; j < TT; ++j) {
-    float* y = g.y + (t + j) * g.ldy;
-    if (g.n_rows == 8) {
-      _mm256_storeu_ps(y, acc[j]);
-    } else {
-      alignas(32) float tmp[8];
-      _mm256_store_ps(tmp, acc[j]);
-      for (int r = 0; r < g.n_rows; ++r) y[r] = tmp[r];
-    }
-  }
-}
-
-template <bool kUnsigned, bool kVnni, int kTok>
-void wide_tiles(const GemmArgs& g, const Packed8& p) {
-  int t = 0;
-  for (; t + kTok <= g.n_tok; t += kTok) wide_tile<kUnsigned, kVnni, kTok>(g, p, t);
-  if (kTok > 4 && t + 4 <= g.n_tok) {
-    wide_tile<kUnsigned, kVnni, 4>(g, p, t);
-    t += 4;
-  }
-  switch (g.n_tok - t) {
-    case 3: wide_tile<kUnsigned, kVnni, 3>(g, p, t); break;
-    case 2: wide_tile<kUnsigned, kVnni, 2>(g, p, t); break;
-    case 1: wide_tile<kUnsigned, kVnni, 1>(g, p, t); break;
-    default: break;
-  }
-}
-
-// ---- K formats: W::kRows interleaved rows per super-block -------------------
-// Per super-block: 64 code vectors (vector j = values 4j..4j+3 of every row),
-// 16 scale vectors (group g: int16 pairs sc[r][g], sc[r][g] per row r, so that
-// vpmaddwd applies row r's scale to lane r), 8 min vectors (groups 2p, 2p+1 of
-// each row against a broadcast pair of activation group sums), d and dmin.
-// Written once over the vector width W: 8 rows in 256-bit vectors (AVX2, and
-// the AVX-512 tables' 32-value formats), 16 rows in 512-bit vectors (the
-// AVX-512 tables: half the instructions per multiply-add of the 8-row form).
+// ---- the vector widths ---------------------------------------------------------
+// The wide kernels are written once over W: 8 rows in 256-bit vectors (AVX2),
+// 16 rows in 512-bit vectors (the AVX-512 tables: half the instructions per
+// multiply-add of the 8-row form).
 
 // 256-bit vectors: 8 rows.
 struct W256 {
@@ -190,7 +65,11 @@ struct W256 {
     return _mm256_set1_epi32(v);
   }
   static I add16(I a, I b) { return _mm256_add_epi16(a, b); }
+  static I ones16() { return _mm256_set1_epi16(1); }
   static I maddubs(I w, I a) { return _mm256_maddubs_epi16(w, a); }
+  static I abs8(I w) { return _mm256_abs_epi8(w); }
+  static I sign8(I a, I w) { return _mm256_sign_epi8(a, w); }  // a * sign(w); w = 0 lanes are 0 in |w| anyway
+  static I dpbusd(I acc, I u, I s) { return _mm256_dpbusd_epi32(acc, u, s); }  // VNNI tables only
   template <bool kVnni>
   static I dpwssd(I acc, I a, I b) {
     if constexpr (kVnni) return _mm256_dpwssd_epi32(acc, a, b);
@@ -202,6 +81,7 @@ struct W256 {
   static F fma(I i, F s, F acc) { return _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), s, acc); }
   static F fnma(I i, F s, F acc) { return _mm256_fnmadd_ps(_mm256_cvtepi32_ps(i), s, acc); }
   static F fmul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F ffma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   static void store_rows(float* y, F v, int n) {
     if (n == kRows) {
       _mm256_storeu_ps(y, v);
@@ -227,7 +107,12 @@ struct W512 {
     return _mm512_set1_epi32(v);
   }
   static I add16(I a, I b) { return _mm512_add_epi16(a, b); }
+  static I ones16() { return _mm512_set1_epi16(1); }
   static I maddubs(I w, I a) { return _mm512_maddubs_epi16(w, a); }
+  static I abs8(I w) { return _mm512_abs_epi8(w); }
+  // No vpsignb at 512 bits: negate a where w < 0 (w = 0 lanes are 0 in |w| anyway).
+  static I sign8(I a, I w) { return _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(w), _mm512_setzero_si512(), a); }
+  static I dpbusd(I acc, I u, I s) { return _mm512_dpbusd_epi32(acc, u, s); }
   template <bool kVnni>
   static I dpwssd(I acc, I a, I b) {
     if constexpr (kVnni) return _mm512_dpwssd_epi32(acc, a, b);
@@ -242,11 +127,129 @@ struct W512 {
   static F fma(I i, F s, F acc) { return _mm512_fmadd_ps(cvt(i), s, acc); }
   static F fnma(I i, F s, F acc) { return _mm512_fnmadd_ps(cvt(i), s, acc); }
   static F fmul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F ffma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static void store_rows(float* y, F v, int n) {
     _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << n) - 1), v);
   }
 };
 #endif
+
+// ---- 32-value formats: W::kRows interleaved rows per block ------------------
+
+struct PackedL {
+  const int8_t* q;  // [nb][8 vectors][4 * kRows bytes]
+  const float* d;   // [nb][kRows]
+  const float* m;   // [nb][kRows] offsets (unsigned codes)
+};
+
+// Interleaves the decoded rows: per 8 rows an 8x8 dword transpose, stored as half h of each vector.
+template <class W>
+PackedL pack_legacy(const GemmArgs& g, bool has_m) {
+  constexpr int R = W::kRows;
+  const int64_t nb = g.k / 32;
+  int8_t* q = reinterpret_cast<int8_t*>(g.scratch);
+  float* d = reinterpret_cast<float*>(g.scratch + R * g.k);
+  float* m = d + R * nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int h = 0; h < R / 8; ++h) {
+      __m256i r[8];
+      for (int i = 0; i < 8; ++i) {
+        const int row = 8 * h + i;
+        r[i] = row < g.n_rows ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.rows[row].q + 32 * b))
+                              : _mm256_setzero_si256();
+      }
+      transpose8x8_epi32(r);
+      for (int j = 0; j < 8; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * R * b + 4 * R * j + 32 * h), r[j]);
+    }
+    for (int i = 0; i < R; ++i) {
+      const bool live = i < g.n_rows;
+      d[R * b + i] = live ? g.rows[i].d[b] : 0.f;
+      m[R * b + i] = live && has_m ? g.rows[i].m[b] : 0.f;
+    }
+  }
+  return PackedL{q, d, m};
+}
+
+template <class W, bool kUnsigned, bool kVnni, int TT>
+void wide_tile(const GemmArgs& g, const PackedL& p, int t) {
+  constexpr int R = W::kRows;
+  using I = typename W::I;
+  using F = typename W::F;
+  const ActQ8& a = *g.act;
+  const int64_t k = g.k, nb = k / 32;
+  const int8_t* aq[TT];
+  const float* ad[TT];
+  const float* as[TT];
+  for (int j = 0; j < TT; ++j) {
+    const int64_t tok = g.t0 + t + j;
+    aq[j] = a.q + tok * k;
+    ad[j] = a.d + tok * nb;
+    as[j] = a.s + tok * nb;
+  }
+  F acc[TT];
+  for (int j = 0; j < TT; ++j) acc[j] = W::fzero();
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* pq = p.q + 32 * R * b;
+    I is[TT];
+    for (int j = 0; j < TT; ++j) is[j] = W::zero();
+    if constexpr (kUnsigned && kVnni) {
+      for (int v = 0; v < 8; ++v) {
+        const I w = W::load(pq + 4 * R * v);
+        for (int j = 0; j < TT; ++j) is[j] = W::dpbusd(is[j], w, W::bcast4(aq[j] + 32 * b + 4 * v));
+      }
+    } else if constexpr (kUnsigned) {
+      for (int half = 0; half < 2; ++half) {
+        I s16[TT];
+        for (int j = 0; j < TT; ++j) s16[j] = W::zero();
+        for (int v = 4 * half; v < 4 * half + 4; ++v) {
+          const I w = W::load(pq + 4 * R * v);
+          for (int j = 0; j < TT; ++j) s16[j] = W::add16(s16[j], W::maddubs(w, W::bcast4(aq[j] + 32 * b + 4 * v)));
+        }
+        for (int j = 0; j < TT; ++j) is[j] = W::template dpwssd<false>(is[j], s16[j], W::ones16());
+      }
+    } else {
+      for (int v = 0; v < 8; ++v) {
+        const I w = W::load(pq + 4 * R * v);
+        const I wa = W::abs8(w);
+        for (int j = 0; j < TT; ++j) {
+          const I sa = W::sign8(W::bcast4(aq[j] + 32 * b + 4 * v), w);
+          if constexpr (kVnni) is[j] = W::dpbusd(is[j], wa, sa);
+          else is[j] = W::template dpwssd<false>(is[j], W::maddubs(wa, sa), W::ones16());
+        }
+      }
+    }
+    const F dv = W::fload(p.d + R * b);
+    for (int j = 0; j < TT; ++j) acc[j] = W::fma(is[j], W::fmul(dv, W::fbcast(ad[j] + b)), acc[j]);
+    if constexpr (kUnsigned) {
+      const F mv = W::fload(p.m + R * b);
+      for (int j = 0; j < TT; ++j) acc[j] = W::ffma(mv, W::fbcast(as[j] + b), acc[j]);
+    }
+  }
+  for (int j = 0; j < TT; ++j) W::store_rows(g.y + (t + j) * g.ldy, acc[j], g.n_rows);
+}
+
+template <class W, bool kUnsigned, bool kVnni, int kTok>
+void wide_tiles(const GemmArgs& g, const PackedL& p) {
+  int t = 0;
+  for (; t + kTok <= g.n_tok; t += kTok) wide_tile<W, kUnsigned, kVnni, kTok>(g, p, t);
+  if (kTok > 4 && t + 4 <= g.n_tok) {
+    wide_tile<W, kUnsigned, kVnni, 4>(g, p, t);
+    t += 4;
+  }
+  switch (g.n_tok - t) {
+    case 3: wide_tile<W, kUnsigned, kVnni, 3>(g, p, t); break;
+    case 2: wide_tile<W, kUnsigned, kVnni, 2>(g, p, t); break;
+    case 1: wide_tile<W, kUnsigned, kVnni, 1>(g, p, t); break;
+    default: break;
+  }
+}
+
+// ---- K formats: W::kRows interleaved rows per super-block -------------------
+// Per super-block: 64 code vectors (vector j = values 4j..4j+3 of every row),
+// 16 scale vectors (group g: int16 pairs sc[r][g], sc[r][g] per row r, so that
+// vpmaddwd applies row r's scale to lane r), 8 min vectors (groups 2p, 2p+1 of
+// each row against a broadcast pair of activation group sums), d and dmin.
 
 struct PackedK {
   const int8_t* q;     // [nsb][64][4 * kRows]
@@ -386,13 +389,13 @@ void gemm_wide_k(const GemmArgs& g) {
   if (g.max_code <= 31) wide_k_tiles<W, 4, kVnni, kTok>(g, p);
   else wide_k_tiles<W, 2, kVnni, kTok>(g, p);
 }
-template <bool kVnni, int kTok>
-void gemm8_legacy_signed(const GemmArgs& g) {
-  wide_tiles<false, kVnni, kTok>(g, pack8(g, false));
+template <class W, bool kVnni, int kTok>
+void gemm_wide_signed(const GemmArgs& g) {
+  wide_tiles<W, false, kVnni, kTok>(g, pack_legacy<W>(g, false));
 }
-template <bool kVnni, int kTok>
-void gemm8_legacy_min(const GemmArgs& g) {
-  wide_tiles<true, kVnni, kTok>(g, pack8(g, true));
+template <class W, bool kVnni, int kTok>
+void gemm_wide_min(const GemmArgs& g) {
+  wide_tiles<W, true, kVnni, kTok>(g, pack_legacy<W>(g, true));
 }
 
 }  // namespace
