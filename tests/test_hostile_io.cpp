@@ -356,6 +356,15 @@ TEST(HostileOptions, DirectoryAsInputFileIsNamed) {
   }
 }
 
+TEST(HostileOptions, EndlessInputFileStops) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Proc r = run_cli({"tokenize", "-m", bundled_model(), "-f", "/dev/zero"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("larger than"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+}
+
 // ---- chat -----------------------------------------------------------------
 
 TEST(HostileChat, BadLinesAreReportedAndTheSessionGoesOn) {
