@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/gpu_factory.h"
 #include "engine/engine.h"
 #include "models/context.h"
 #include "models/model.h"
@@ -27,9 +28,11 @@ struct Loaded {
     model = Model::load(data_path("models/" + file));
     tok = Tokenizer::from_gguf(model->file());
   }
+  int n_gpu_layers = 0;  // 99: every layer and the output on the GPU (CUDA builds with a GPU)
   std::unique_ptr<Context> context(int n_seq, int n_ctx = 256, int n_batch = 64, bool reference = false) const {
     ContextOptions o;
     o.reference = reference;
+    o.n_gpu_layers = reference ? 0 : n_gpu_layers;
     o.n_seq = n_seq;
     o.n_ctx = n_ctx;
     o.n_batch = n_batch;
@@ -107,15 +110,21 @@ void expect_same_tokens(const Outcome& got, const Outcome& ref, bool exact, cons
   EXPECT_EQ(got.text, ref.text) << what;
 }
 
-class EngineTogether : public ::testing::TestWithParam<std::tuple<std::string, int, bool>> {};
+// (model, sequences, reference path, GPU)
+class EngineTogether : public ::testing::TestWithParam<std::tuple<std::string, int, bool, bool>> {};
 
 // 1, 2, 8 and 16 sequences of different prompt lengths (longer than Gemma's
 // window of 16, and chunked over steps) at temperature 0, on the fast kernels
 // and on the reference path.
 TEST_P(EngineTogether, SameTokensAsAlone) {
-  const Loaded m(std::get<0>(GetParam()));
+  Loaded m(std::get<0>(GetParam()));
   const int n_seq = std::get<1>(GetParam());
   const bool reference = std::get<2>(GetParam());
+  if (std::get<3>(GetParam())) {
+    if (reference) GTEST_SKIP() << "the reference path is the CPU's";
+    if (!gpu_available()) GTEST_SKIP() << "no GPU";
+    m.n_gpu_layers = 99;
+  }
   std::mt19937 rng(5 + n_seq);
   std::vector<std::vector<int32_t>> prompts;
   for (int i = 0; i < n_seq; ++i) prompts.push_back(random_prompt(rng, 3 + (i * 7) % 45, m.model->hparams().n_vocab));
@@ -142,7 +151,7 @@ TEST_P(EngineTogether, SameTokensAsAlone) {
 INSTANTIATE_TEST_SUITE_P(Models, EngineTogether,
                          ::testing::Combine(::testing::Values("tiny-llama-q4_k_m.gguf", "tiny-gemma3-q4_k_m.gguf",
                                                               "tiny-qwen2-q4_0.gguf"),
-                                            ::testing::Values(1, 2, 8, 16), ::testing::Bool()));
+                                            ::testing::Values(1, 2, 8, 16), ::testing::Bool(), ::testing::Bool()));
 
 // The logits of a mixed pass (decode tokens of some sequences, a prompt chunk
 // of another) against each sequence computed alone.

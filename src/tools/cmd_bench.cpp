@@ -11,6 +11,7 @@
 #include "models/model.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/model_arg.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -48,7 +49,8 @@ std::vector<std::string> all_items(const Args& a, const std::string& name) {
 int cmd_bench(int argc, char** argv) {
   Args args("bench",
             "jetlm bench -m MODEL[,MODEL...] [-p 512] [-n 128] [-pg PP,TG] [-r 5] [-t LIST] [-ngl LIST] [--unified] [-o md|json|csv|jsonl]");
-  args.option("-m,--model", "LIST", "GGUF model files (comma list; may be repeated)");
+  args.option("-m,--model", "LIST", "GGUF model files or ollama:NAME[:TAG] (comma list; may be repeated)");
+  add_hub_options(args);
   args.option("-p,--n-prompt", "LIST", "prompt lengths: test ppN for each (0: none)", "512");
   args.option("-n,--n-gen", "LIST", "generation lengths: test tgN for each (0: none)", "128");
   args.option("-pg", "PP,TG", "prompt then generation: test ppPP+tgTG (may be repeated)");
@@ -61,8 +63,10 @@ int cmd_bench(int argc, char** argv) {
   args.flag("--unified", "GPU reads the weights from the map in place (default on integrated GPUs)");
   if (!args.parse(argc, argv)) return 0;
 
-  const std::vector<std::string> models = all_items(args, "-m");
-  if (models.empty()) throw UsageError("jetlm bench: -m MODEL is required");
+  std::vector<std::string> models;
+  for (const std::string& v : all_items(args, "-m")) models.push_back(resolve_model_name(v, false));
+  for (const std::string& v : all_items(args, "-hf")) models.push_back(resolve_model_name(v, true));
+  if (models.empty()) throw UsageError("jetlm bench: -m MODEL or -hf REPO is required");
   const std::vector<int> prompts = int_list(args, "-p", 0);
   const std::vector<int> gens = int_list(args, "-n", 0);
   std::vector<BenchTest> pg;

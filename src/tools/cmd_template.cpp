@@ -8,21 +8,18 @@
 
 #include "gguf/gguf.h"
 #include "text/chat_template.h"
+#include "text/jinja/budget.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "util/error.h"
+#include "util/json_bounded.h"
 #include "util/read_file.h"
 #include "util/std_output.h"
 
 namespace jetlm {
 
 static nlohmann::ordered_json read_json_file(const std::string& path, const char* what) {
-  const std::string text = read_file(path, what);
-  try {
-    return nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(what, " '", path, "': invalid JSON: ", e.what());
-  }
+  return parse_json_bounded(read_file(path, what), jinja::Limits().max_value_depth, str_cat(what, " file '", path, "'"));
 }
 
 // The text of token `key` (an id into tokenizer.ggml.tokens), or "" when the GGUF has none.

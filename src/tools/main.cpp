@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 
+#include "hub/config.h"
 #include "tools/commands.h"
 #include "util/error.h"
 #include "util/std_output.h"
@@ -17,6 +18,7 @@ static void print_usage(FILE* f) {
 }
 
 int main(int argc, char** argv) {
+  argc = jetlm::hub::take_offline_flag(argc, argv);  // --offline anywhere on the line
   // A closed pipe on stdout arrives as EPIPE (OutputClosed), not as a kill.
   std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {

@@ -11,6 +11,7 @@
 
 #include "text/chat_template.h"
 #include "tools/common_options.h"
+#include "tools/model_arg.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -36,14 +37,16 @@ std::string default_model_path(const char*) {
 }
 
 void add_model_options(Args& a) {
-  a.option("-m,--model", "MODEL", "GGUF model file (default: the bundled stories260K)");
+  a.option("-m,--model", "MODEL", "GGUF model file, or ollama:NAME[:TAG] (default: the bundled stories260K)");
+  add_hub_options(a);
   add_context_options(a);
 }
 
 Session load_session(const Args& a) {
   const auto t0 = std::chrono::steady_clock::now();
   Session s;
-  const std::string path = a.get("--model").empty() ? default_model_path() : a.get("--model");
+  std::string path = resolve_model_arg(a);
+  if (path.empty()) path = default_model_path();
   s.model = Model::load(path);
   s.tokenizer = Tokenizer::from_gguf(s.model->file());
   s.context = std::make_unique<Context>(*s.model, context_options(a, *s.model));
