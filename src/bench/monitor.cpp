@@ -1,6 +1,7 @@
 #include "bench/monitor.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "bench/nvml_probe.h"
 #include "bench/sysfs_probe.h"
@@ -13,6 +14,17 @@ Monitor::Monitor(const MonitorOptions& opts) : opts_(opts), sysfs_(new SysfsProb
   // A Jetson's GPU is read from sysfs (NVML there is a stub); a fake tree never uses the real NVML.
   if (opts_.nvml && !sysfs_->has_gpu() && opts_.root.empty()) nvml_ = NvmlProbe::open(0);
   if (nvml_) nvml_->describe(info_);
+  // Zones that say how hot the processors are: cpu/gpu/soc/tj/package ones when
+  // there are any (a Nano's PMIC-Die reads a constant 100 C), else all.
+  auto is_core_zone = [](std::string n) {
+    for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* k : {"cpu", "gpu", "soc", "tj", "pkg", "nvml"})
+      if (n.find(k) != std::string::npos) return true;
+    return false;
+  };
+  bool any = false;
+  for (const std::string& n : info_.temp_names) any = any || is_core_zone(n);
+  for (const std::string& n : info_.temp_names) hot_zone_.push_back(!any || is_core_zone(n));
   sample_now();  // the first reading primes the CPU counters
   std::lock_guard<std::mutex> l(mu_);
   samples_.clear();
@@ -42,7 +54,8 @@ MonitorSample Monitor::sample_now() {
   if (nvml_) nvml_->read(s);
   // Throttling: hot, and a busy unit's clock below 90% of its maximum.
   float hottest = -1;
-  for (float t : s.temps_c) hottest = std::max(hottest, t);
+  for (size_t z = 0; z < s.temps_c.size(); ++z)
+    if (z >= hot_zone_.size() || hot_zone_[z]) hottest = std::max(hottest, s.temps_c[z]);
   if (hottest >= opts_.hot_c) {
     for (size_t c = 0; c < s.cpu_mhz.size() && c < info_.cpu_max_mhz.size() && c < s.cpu_util.size(); ++c)
       if (s.cpu_util[c] > 50 && s.cpu_mhz[c] > 0 && info_.cpu_max_mhz[c] > 0 && s.cpu_mhz[c] < 0.9f * info_.cpu_max_mhz[c])

@@ -61,6 +61,7 @@ class Monitor {
   void loop();
   MonitorOptions opts_;
   MonitorInfo info_;
+  std::vector<bool> hot_zone_;  // [n_zone] counts for throttling
   std::unique_ptr<SysfsProbe> sysfs_;
   std::unique_ptr<NvmlProbe> nvml_;
   std::chrono::steady_clock::time_point t0_;
