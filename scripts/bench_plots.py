@@ -45,6 +45,11 @@ def size_mb(run):
     return (run.get("model_size") or 0) / 1e6
 
 
+def legend(ax):
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
 def save(fig, out, name):
     fig.tight_layout()
     fig.savefig(os.path.join(out, name), dpi=110)
@@ -70,7 +75,7 @@ def plot_vs_size(runs, out, key, stat, ylabel, name):
     ax.set_xlabel("model size (MB)")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    legend(ax)
     save(fig, out, name)
 
 
@@ -92,7 +97,7 @@ def plot_backend_bars(runs, out):
         ax.set_xticklabels(models, rotation=30, ha="right", fontsize=7)
         ax.set_title(scen, fontsize=9)
         ax.set_ylabel("generation tokens/s")
-    axes[0][0].legend(fontsize=7)
+    legend(axes[0][0])
     save(fig, out, "backend_bars.png")
 
 
@@ -164,11 +169,11 @@ def plot_timeline(result, runs, out):
     throttled = [x for x, v in zip(t, tl.get("throttled", [])) if v]
     if throttled:
         axes[1].scatter(throttled, [0] * len(throttled), color="r", marker="x", label="throttled")
-        axes[1].legend(fontsize=7)
+        legend(axes[1])
     series(axes[2], "cpu_mhz", "CPU MHz (mean)")
     series(axes[2], "gpu_mhz", "GPU MHz")
     axes[2].set_ylabel("clock (MHz)")
-    axes[2].legend(fontsize=7)
+    legend(axes[2])
     if not series(axes[3], "power_w", "power (W)"):
         axes[3].text(0.5, 0.5, "power: n/a (no power monitor)", transform=axes[3].transAxes, ha="center")
     axes[3].set_ylabel("power (W)")
@@ -193,7 +198,7 @@ def plot_roofline(runs, out):
     ax.set_xticks(range(len(runs)))
     ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=7)
     ax.set_ylabel("GB/s")
-    ax.legend(fontsize=7)
+    legend(ax)
     save(fig, out, "roofline.png")
 
 

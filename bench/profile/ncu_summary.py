@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Summarise an `ncu --csv --metrics gpu__time_duration.sum` log (bench/gpu_kernels.sh):
+"""Summarise an `ncu --csv --metrics gpu__time_duration.sum` log (bench/profile/gpu_kernels.sh):
 device time per kernel and launch grid, then the first launches in order."""
 import collections
 import csv

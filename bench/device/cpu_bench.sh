@@ -5,12 +5,12 @@
 #     figures for the same machine class (../shared/anchors, when present);
 #  3. peak RSS while generating with qwen2.5-0.5b Q4_K_M at 2k context, against
 #     file size + KV cache + 100 MiB.
-# Usage: bench/cpu_bench.sh [-b BUILD_DIR] [-d MODEL_DIR] [-t THREADS] [-r REPS] [--wait-idle]
+# Usage: bench/device/cpu_bench.sh [-b BUILD_DIR] [-d MODEL_DIR] [-t THREADS] [-r REPS] [--wait-idle]
 # Timings on a shared machine are noisy: run it when nothing else is compiling,
 # or pass --wait-idle to start each model only after 2 s with the CPUs >= 90% idle.
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="$root/build"
 models="${JETLM_MODELS:-/tmp/jetlm-models}"
 threads=2

@@ -2,8 +2,8 @@
 # What one call on the lent GPU machine runs (from the repository root there).
 # The binaries are built here and travel xz-compressed in .devbin/ (the working
 # tree may carry 64 MiB, the repository already holds most of it).
-#   bench/gpu_device_run.sh test   .devbin/t.xz   unit tests, goldens, compute-sanitizer
-#   bench/gpu_device_run.sh bench  .devbin/j.xz   jetlm synth + jetlm bench on real shapes
+#   bench/device/gpu_device_run.sh test   .devbin/t.xz   unit tests, goldens, compute-sanitizer
+#   bench/device/gpu_device_run.sh bench  .devbin/j.xz   jetlm synth + jetlm bench on real shapes
 # Results go to $OUT (logs) and stdout (a short summary last).
 set -u
 stage="$1"
@@ -39,7 +39,7 @@ case "$stage" in
     fi
     ;;
   bench)
-    # bench/gpu_device_run.sh bench .devbin/j.xz "preset:type ..." [jetlm bench args]
+    # bench/device/gpu_device_run.sh bench .devbin/j.xz "preset:type ..." [jetlm bench args]
     models="$1"
     shift
     mkdir -p /tmp/models

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ncu sections (speed of light, memory, warp states, occupancy) for a few
 # kernels of a decode step:
-#   bench/gpu_ncu_detail.sh .devbin/j.xz preset:type KERNEL_REGEX SKIP COUNT
+#   bench/profile/gpu_ncu_detail.sh .devbin/j.xz preset:type KERNEL_REGEX SKIP COUNT
 set -u
 bin_xz="$1"; m="$2"; kre="$3"; skip="$4"; count="$5"
 OUT="${OUT:-/tmp/out}"

@@ -12,7 +12,7 @@ For every llama-quantize fixture in ../shared/models (tiny-<family>-<type>.gguf)
 A type passes when jetlm's error is at most 1.15x llama.cpp's. The table also
 says whether the two files are byte-identical.
 
-  python3 bench/quant_quality.py [--jetlm build/jetlm] [--shared ../shared] [--stats TYPE]
+  python3 bench/quality/quant_quality.py [--jetlm build/jetlm] [--shared ../shared] [--stats TYPE]
 
 --stats TYPE adds jetlm's per-tensor RMSE table (jetlm quantize --stats) for
 that type on every family. Output is Markdown (docs/quantization.md records it).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Isolated device time of every kernel of a few decode steps (ncu, graph nodes
 # profiled one by one; PDL overlap is lost, so the sum is an upper bound).
-#   bench/gpu_kernels.sh .devbin/j.xz "preset:type ..." [launches to skip] [count]
+#   bench/profile/gpu_kernels.sh .devbin/j.xz "preset:type ..." [launches to skip] [count]
 set -u
 bin_xz="$1"; models="$2"; skip="${3:-2000}"; count="${4:-400}"
 OUT="${OUT:-/tmp/out}"
@@ -17,5 +17,5 @@ for m in $models; do
   "$ncu" --clock-control none --cache-control none --graph-profiling node --metrics gpu__time_duration.sum --launch-skip "$skip" --launch-count "$count" --csv \
     "$exe" bench -m "$f" -ngl 99 -p 0 -n 16 -r 1 > "$r" 2> "$r.err"
   echo "== $m: $(grep -c gpu__time_duration "$r") kernels"
-  python3 bench/ncu_summary.py "$r"
+  python3 bench/profile/ncu_summary.py "$r"
 done
