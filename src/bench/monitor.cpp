@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "bench/nvml_probe.h"
 #include "bench/sysfs_probe.h"
@@ -76,6 +77,8 @@ void Monitor::loop() {
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(next - std::chrono::steady_clock::now(),
                                                                                  std::chrono::milliseconds(20)));
     if (!stop_) sample_now();
+    timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) thread_cpu_ms_ = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
   }
 }
 

@@ -56,6 +56,8 @@ class Monitor {
   // Summary of the samples in [t0, t1]; n_tokens for J/token (0: none).
   MonitorSummary summarize(double t0_ms, double t1_ms, double n_tokens) const;
   std::vector<MonitorSample> samples() const;
+  // CPU time the sampling thread has used (its cost: compare with now_ms()).
+  double thread_cpu_ms() const { return thread_cpu_ms_; }
 
  private:
   void loop();
@@ -68,6 +70,7 @@ class Monitor {
   mutable std::mutex mu_;
   std::vector<MonitorSample> samples_;
   std::atomic<bool> stop_{false};
+  std::atomic<double> thread_cpu_ms_{0};
   std::thread th_;
 };
 

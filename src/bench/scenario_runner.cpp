@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 
 #include "backends/gpu_factory.h"
@@ -91,6 +92,11 @@ ScenarioResult ScenarioBench::run(const Scenario& sc, Monitor* monitor) {
   }
   r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   r.stats = run_stats(r.requests, r.wall_ms);
+  int events = 0;
+  for (const RequestTiming& q : r.requests) events += q.n_gen();
+  if (events != r.n_gen_reported)
+    std::fprintf(stderr, "jetlm bench: the engine sent %d token events for %d generated tokens (%s): ITL and t/s count events\n",
+                 events, r.n_gen_reported, sc.name.c_str());
   if (monitor) {
     r.t_end_ms = monitor->now_ms();
     monitor->sample_now();  // at least one reading inside every window

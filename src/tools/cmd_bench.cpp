@@ -155,7 +155,7 @@ int cmd_bench(int argc, char** argv) {
                                      "standard-chat, rag, long-context, context-heavy, all, quick, IN:OUT");
   args.option("--json", "FILE", "write every result (statistics, raw samples, monitor, system) as JSON");
   args.option("--plots", "DIR", "draw the plots of the JSON into DIR (python3 + matplotlib)");
-  args.flag("--monitor", "sample CPU/GPU/memory/temperature/power every 100 ms (default on for scenarios)");
+  args.flag("--monitor", "scenario runs sample CPU/GPU/memory/temperature/power every 100 ms (the default)");
   args.flag("--no-monitor", "no system monitor");
   args.option("--sysfs-root", "DIR", "read /proc and /sys under DIR (tests; default $JETLM_SYSFS_ROOT)");
   // Remote endpoints

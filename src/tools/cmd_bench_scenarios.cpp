@@ -168,7 +168,14 @@ int bench_scenarios(const Args& a) {
   out["runs"] = Json::array();
   std::vector<ScenarioResult> results;
   const MonitorInfo* mi = monitor ? &monitor->info() : nullptr;
+  const BenchModelInfo* remote_info = nullptr;
+  double remote_peak = 0;
+  const auto t_command = std::chrono::steady_clock::now();
   auto record = [&](ScenarioResult& r) {
+    if (r.backend.compare(0, 6, "remote") == 0 && remote_info && remote_info->n_params > 0) {
+      r.model = *remote_info;
+      fill_roofline(r, remote_peak);
+    }
     print_row(r);
     out["runs"].push_back(to_json(r, mi));
     results.push_back(r);
@@ -187,6 +194,12 @@ int bench_scenarios(const Args& a) {
       tok = Tokenizer::from_gguf(tok_model->file());
     }
     RemoteTarget target(ro, tok.get());
+    // With -m, the runs know the model's bytes per token: bandwidth and roofline of the server's speed.
+    BenchModelInfo info;
+    if (tok_model) info = describe_model(*tok_model, model_paths.front());
+    const double peak = tok_model ? bench_peak_gbs(a, false) : 0;
+    remote_info = &info;
+    remote_peak = peak;
     const LoadMode mode = parse_load_mode(a.get("--rate"), static_cast<int>(a.get_int("--concurrency")));
     const bool sweep = a.has("--sweep");
     const int n_req = mode.kind == LoadMode::Concurrency ? std::max(reps, static_cast<int>(mode.value)) : reps;
@@ -248,9 +261,16 @@ int bench_scenarios(const Args& a) {
     }
     if (progress) progress->finish();
   }
+  // The cost of the bookkeeping: the whole command against the timed requests, and the monitor thread's CPU.
+  double timed_ms = 0;
+  for (const ScenarioResult& r : results) timed_ms += r.wall_ms;
+  const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_command).count();
+  out["timing"] = Json{{"command_ms", total_ms}, {"timed_requests_ms", timed_ms}};
   if (monitor) {
     monitor->stop();
     out["timeline"] = timeline_json(monitor->samples());
+    out["timing"]["monitor_cpu_ms"] = monitor->thread_cpu_ms();
+    out["timing"]["monitor_cpu_pct"] = total_ms > 0 ? 100.0 * monitor->thread_cpu_ms() / total_ms : 0;
   }
   if (a.has("--json") || a.has("--plots")) {
     const std::string path = a.has("--json") ? a.get("--json") : a.get("--plots") + "/bench.json";
