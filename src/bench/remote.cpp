@@ -233,7 +233,7 @@ ScenarioResult RemoteTarget::run(const Scenario& sc, const LoadMode& mode, int n
   r.test_time = bench_utc_now();
   std::vector<std::string> prompts;
   for (int i = 0; i < n_requests; ++i) prompts.push_back(prompt(sc.n_in, i));
-  request(prompt(sc.n_in, 1000), sc.n_in, sc.n_out);  // warm-up
+  for (int w = 0; w < opts_.warmup; ++w) request(prompt(sc.n_in, 1000 + w), sc.n_in, sc.n_out);
   r.requests.assign(static_cast<size_t>(n_requests), RequestTiming{});
   const auto t0 = std::chrono::steady_clock::now();
   if (monitor) r.t_start_ms = monitor->now_ms();

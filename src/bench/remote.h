@@ -21,6 +21,7 @@ struct RemoteOptions {
   std::string api = "openai";   // openai | ollama
   std::string model;            // the server's model name
   double timeout_s = 300;       // per request
+  int warmup = 1;               // untimed requests before each run
 };
 
 struct LoadMode {
@@ -40,7 +41,7 @@ class RemoteTarget {
   std::string prompt(int n, int variant);
   // One streamed request; start_ms is filled by the caller.
   RequestTiming request(const std::string& prompt, int n_prompt, int n_out) const;
-  // n_requests of the scenario under the load mode (after one warm-up request).
+  // n_requests of the scenario under the load mode (after opts.warmup untimed requests).
   ScenarioResult run(const Scenario& sc, const LoadMode& mode, int n_requests, Monitor* monitor);
   const std::string& prompt_source() const { return prompt_source_; }
 

@@ -144,6 +144,8 @@ int bench_scenarios(const Args& a) {
   const int reps = static_cast<int>(a.get_int("-r"));
   if (reps < 1) throw UsageError("-r: at least one repetition");
   const bool remote = a.has("--url");
+  const int warmup = static_cast<int>(a.get_int("--warmup"));
+  if (warmup < 0) throw UsageError("--warmup: expected N >= 0");
   std::vector<std::string> items = bench_list_items(a, "-m");
   std::vector<std::string> model_paths, server_names;
   for (const std::string& m : items) (remote && !file_exists(m) ? server_names : model_paths).push_back(m);
@@ -193,6 +195,7 @@ int bench_scenarios(const Args& a) {
       tok_model = Model::load(model_paths.front());
       tok = Tokenizer::from_gguf(tok_model->file());
     }
+    ro.warmup = warmup;
     RemoteTarget target(ro, tok.get());
     // With -m, the runs know the model's bytes per token: bandwidth and roofline of the server's speed.
     BenchModelInfo info;
@@ -244,6 +247,7 @@ int bench_scenarios(const Args& a) {
           so.n_gpu_layers = ngl;
           so.n_threads = nt;
           so.repetitions = reps;
+          so.warmup = warmup;
           so.unified = a.has("--unified");
           so.n_ctx = n_ctx;
           so.n_batch = bench_int_list(a, "-b", 1).front();
