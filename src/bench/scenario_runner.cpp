@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <mutex>
 
-#include "backends/gpu_factory.h"
 #include "bench/prompt_text.h"
 #include "engine/engine.h"
+#include "models/context.h"
 #include "models/model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
@@ -17,16 +17,17 @@ namespace jetlm {
 
 ScenarioBench::ScenarioBench(const Model& model, const Tokenizer& tok, const BenchModelInfo& info, const ScenarioOptions& opts)
     : model_(model), tok_(tok), info_(info), opts_(opts) {
-  EngineOptions eo;
-  eo.context.n_ctx = opts.n_ctx;
-  eo.context.n_batch = opts.n_batch;
-  eo.context.n_threads = opts.n_threads;
-  eo.context.n_gpu_layers = opts.n_gpu_layers;
-  eo.context.kv_type = opts.kv_type;
-  eo.context.unified = opts.unified;
-  eo.n_parallel = 1;
-  engine_.reset(new Engine(model, tok, eo));
-  backend_ = opts.n_gpu_layers > 0 && gpu_available() ? "CUDA" : "CPU";
+  ContextOptions co;
+  co.n_ctx = opts.n_ctx;
+  co.n_seq = 1;  // one request at a time: the latency of a lone user
+  co.n_batch = opts.n_batch;
+  co.n_threads = opts.n_threads;
+  co.n_gpu_layers = opts.n_gpu_layers;
+  co.kv_type = opts.kv_type;
+  co.unified = opts.unified;
+  ctx_.reset(new Context(model, co));
+  engine_.reset(new Engine(*ctx_, tok));
+  backend_ = ctx_->backend_summary();
 }
 
 ScenarioBench::~ScenarioBench() = default;
@@ -42,8 +43,8 @@ RequestTiming ScenarioBench::one_request(const Scenario& sc, int variant, int* n
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  // Every non-final event is one generated token: the engine must emit exactly
-  // one event per token (the serial stub emits one per non-empty text chunk).
+  // Every non-final event is one generated token (the engine emits exactly one
+  // per token, its id in e.token; the final event carries only flushed text).
   req.on_event = [&](const TokenEvent& e) {
     std::lock_guard<std::mutex> l(mu);
     if (!e.done) {

@@ -15,6 +15,7 @@
 
 namespace jetlm {
 
+class Context;
 class Engine;
 class Tokenizer;
 
@@ -63,6 +64,7 @@ class ScenarioBench {
   const Tokenizer& tok_;
   BenchModelInfo info_;
   ScenarioOptions opts_;
+  std::unique_ptr<Context> ctx_;    // before engine_: the engine runs on it
   std::unique_ptr<Engine> engine_;
   std::string backend_;
 };

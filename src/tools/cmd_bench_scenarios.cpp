@@ -92,6 +92,7 @@ void print_header() {
 }
 
 void print_row(const ScenarioResult& r) {
+  if (isatty(1) && isatty(2)) std::fputs("\r\033[K", stderr);  // the progress bar's line becomes the row's
   const std::string label = r.target.size() > 28 ? r.target.substr(0, 28) : r.target;
   const std::string backend = r.backend.size() > 8 ? r.backend.substr(r.backend.size() - 8) : r.backend;
   const std::string shape = std::to_string(r.scenario.n_in) + ":" + std::to_string(r.scenario.n_out);
