@@ -288,7 +288,22 @@ TEST(BenchScenarioCli, QuickJsonFieldsAndTimingIdentities) {
   EXPECT_NE(c.out.find("1.000x"), std::string::npos) << c.out;
 }
 
+TEST(BenchScenarioCli, InProcessConcurrencyBatchesRequests) {
+  const std::string out = jetlm_test::temp_dir() + "/conc.json";
+  const auto r = run_jetlm({"bench", "--scenarios", "16:8", "-m", kModel, "-r", "4", "--concurrency", "2", "--json", out,
+                            "--peak-gbs", "0", "--no-monitor"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(jetlm_test::read_text(out));
+  const json& run = j["runs"][0];
+  EXPECT_EQ(run["load"], "concurrency=2");
+  EXPECT_EQ(run["n_ok"], 4);
+  EXPECT_EQ(run["samples"]["itl_ms"].size(), 7u * 4);
+  EXPECT_TRUE(run["roofline_pct"].is_null());  // --peak-gbs 0: no roofline
+  EXPECT_TRUE(run["monitor"].is_null());
+}
+
 TEST(BenchScenarioCli, UsageErrors) {
+  EXPECT_EQ(run_jetlm({"bench", "--scenarios", "quick", "-m", kModel, "--sweep"}).exit_code, 2);
   EXPECT_EQ(run_jetlm({"bench", "--scenarios", "nope", "-m", kModel}).exit_code, 2);
   EXPECT_EQ(run_jetlm({"bench", "--scenarios", "quick"}).exit_code, 2);
   EXPECT_EQ(run_jetlm({"bench", "--compare", "a.json"}).exit_code, 2);

@@ -1,16 +1,11 @@
 #include "bench/remote.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
-#include <random>
-#include <thread>
 
 #include "bench/prompt_text.h"
 #include "text/tokenizer.h"
-#include "tools/args.h"
 #include "util/error.h"
 
 #ifdef JETLM_HAVE_HTTPLIB
@@ -18,50 +13,6 @@
 #endif
 
 namespace jetlm {
-
-std::string LoadMode::name() const {
-  char buf[48];
-  switch (kind) {
-    case Sync: return "sync";
-    case Throughput: return "throughput";
-    case Concurrency: std::snprintf(buf, sizeof buf, "concurrency=%d", static_cast<int>(value)); return buf;
-    case Rate: std::snprintf(buf, sizeof buf, "rate=%.3g", value); return buf;
-    case Poisson: std::snprintf(buf, sizeof buf, "poisson=%.3g", value); return buf;
-  }
-  return "?";
-}
-
-LoadMode parse_load_mode(const std::string& rate, int concurrency) {
-  LoadMode m;
-  if (concurrency > 1) {
-    if (!rate.empty() && rate != "sync") throw UsageError("--concurrency and --rate R exclude each other");
-    m.kind = LoadMode::Concurrency;
-    m.value = concurrency;
-    return m;
-  }
-  if (rate.empty() || rate == "sync") return m;
-  if (rate.compare(0, 8, "poisson:") == 0) {
-    m.kind = LoadMode::Poisson;
-    m.value = parse_double(rate.substr(8), "--rate poisson:R");
-  } else {
-    m.kind = LoadMode::Rate;
-    m.value = parse_double(rate, "--rate");
-  }
-  if (!(m.value > 0)) throw UsageError("--rate: requests per second must be > 0, got '" + rate + "'");
-  return m;
-}
-
-std::vector<LoadMode> sweep_rates(double sync_rate, double max_rate, int n) {
-  std::vector<LoadMode> v;
-  if (!(max_rate > sync_rate)) return v;
-  for (int k = 1; k <= n; ++k) {
-    LoadMode m;
-    m.kind = LoadMode::Rate;
-    m.value = sync_rate + (max_rate - sync_rate) * k / (n + 1);
-    v.push_back(m);
-  }
-  return v;
-}
 
 #ifdef JETLM_HAVE_HTTPLIB
 
@@ -234,41 +185,9 @@ ScenarioResult RemoteTarget::run(const Scenario& sc, const LoadMode& mode, int n
   std::vector<std::string> prompts;
   for (int i = 0; i < n_requests; ++i) prompts.push_back(prompt(sc.n_in, i));
   for (int w = 0; w < opts_.warmup; ++w) request(prompt(sc.n_in, 1000 + w), sc.n_in, sc.n_out);
-  r.requests.assign(static_cast<size_t>(n_requests), RequestTiming{});
-  const auto t0 = std::chrono::steady_clock::now();
   if (monitor) r.t_start_ms = monitor->now_ms();
-  auto one = [&](int i) {
-    const double start = ms_between(t0, std::chrono::steady_clock::now());
-    RequestTiming rt = request(prompts[static_cast<size_t>(i)], sc.n_in, sc.n_out);
-    rt.start_ms = start;
-    r.requests[static_cast<size_t>(i)] = std::move(rt);
-  };
-  if (mode.kind == LoadMode::Sync) {
-    for (int i = 0; i < n_requests; ++i) one(i);
-  } else if (mode.kind == LoadMode::Concurrency || mode.kind == LoadMode::Throughput) {
-    // Closed loop: each worker sends its next request when the previous one ends.
-    const int workers = mode.kind == LoadMode::Throughput ? n_requests : std::min(n_requests, static_cast<int>(mode.value));
-    std::atomic<int> next{0};
-    std::vector<std::thread> pool;
-    for (int w = 0; w < workers; ++w)
-      pool.emplace_back([&] {
-        for (int i; (i = next++) < n_requests;) one(i);
-      });
-    for (auto& t : pool) t.join();
-  } else {
-    // Open loop: arrivals on a schedule, whether or not earlier requests finished.
-    std::mt19937_64 rng(1234);
-    std::exponential_distribution<double> gap(mode.value);
-    std::vector<std::thread> pool;
-    double at_s = 0;
-    for (int i = 0; i < n_requests; ++i) {
-      std::this_thread::sleep_until(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(at_s)));
-      pool.emplace_back(one, i);
-      at_s += mode.kind == LoadMode::Poisson ? gap(rng) : 1.0 / mode.value;
-    }
-    for (auto& t : pool) t.join();
-  }
-  r.wall_ms = ms_between(t0, std::chrono::steady_clock::now());
+  r.requests = drive_load(mode, n_requests, [&](int i) { return request(prompts[static_cast<size_t>(i)], sc.n_in, sc.n_out); },
+                          &r.wall_ms);
   r.stats = run_stats(r.requests, r.wall_ms);
   for (const RequestTiming& q : r.requests) r.n_gen_reported += q.n_gen();
   if (monitor) {

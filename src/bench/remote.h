@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/load.h"
 #include "bench/monitor.h"
 #include "bench/scenario.h"
 #include "bench/scenario_runner.h"
@@ -23,14 +24,6 @@ struct RemoteOptions {
   double timeout_s = 300;       // per request
   int warmup = 1;               // untimed requests before each run
 };
-
-struct LoadMode {
-  enum Kind { Sync, Concurrency, Rate, Poisson, Throughput } kind = Sync;
-  double value = 1;  // N for Concurrency, requests/s for Rate and Poisson
-  std::string name() const;  // "sync", "concurrency=4", "rate=2", "poisson=2", "throughput"
-};
-// --rate sync|R|poisson:R and --concurrency N (given: N > 1 wins over sync).
-LoadMode parse_load_mode(const std::string& rate, int concurrency);
 
 class RemoteTarget {
  public:
@@ -51,8 +44,5 @@ class RemoteTarget {
   bool server_tokenize_ = false;
   std::string prompt_source_;  // "server /tokenize", "local tokenizer", "approximate (words)"
 };
-
-// The rates of a sweep between the sync and throughput runs' request rates (n evenly spaced).
-std::vector<LoadMode> sweep_rates(double sync_rate, double max_rate, int n);
 
 }  // namespace jetlm

@@ -19,7 +19,7 @@ ScenarioBench::ScenarioBench(const Model& model, const Tokenizer& tok, const Ben
     : model_(model), tok_(tok), info_(info), opts_(opts) {
   ContextOptions co;
   co.n_ctx = opts.n_ctx;
-  co.n_seq = 1;  // one request at a time: the latency of a lone user
+  co.n_seq = std::max(1, opts.n_seq);
   co.n_batch = opts.n_batch;
   co.n_threads = opts.n_threads;
   co.n_gpu_layers = opts.n_gpu_layers;
@@ -69,7 +69,7 @@ RequestTiming ScenarioBench::one_request(const Scenario& sc, int variant, int* n
   return rt;
 }
 
-ScenarioResult ScenarioBench::run(const Scenario& sc, Monitor* monitor) {
+ScenarioResult ScenarioBench::run(const Scenario& sc, const LoadMode& mode, int n_requests, Monitor* monitor) {
   if (sc.n_in + sc.n_out > engine_->n_ctx_slot())
     fail("scenario ", sc.name, " needs ", sc.n_in + sc.n_out, " tokens of context, the engine slot holds ", engine_->n_ctx_slot());
   ScenarioResult r;
@@ -79,19 +79,15 @@ ScenarioResult ScenarioBench::run(const Scenario& sc, Monitor* monitor) {
   r.backend = backend_;
   r.n_gpu_layers = opts_.n_gpu_layers;
   r.n_threads = opts_.n_threads;
-  r.repetitions = opts_.repetitions;
+  r.repetitions = n_requests;
+  r.load = mode.name();
   r.test_time = bench_utc_now();
-  int reported = 0;
-  for (int w = 0; w < opts_.warmup; ++w) one_request(sc, 1000 + w, &reported);
-  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<int> reported(static_cast<size_t>(n_requests), 0);
+  int ignored = 0;
+  for (int w = 0; w < opts_.warmup; ++w) one_request(sc, 1000 + w, &ignored);
   if (monitor) r.t_start_ms = monitor->now_ms();
-  for (int rep = 0; rep < opts_.repetitions; ++rep) {
-    RequestTiming rt = one_request(sc, rep, &reported);
-    rt.start_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    r.n_gen_reported += reported;
-    r.requests.push_back(std::move(rt));
-  }
-  r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  r.requests = drive_load(mode, n_requests, [&](int i) { return one_request(sc, i, &reported[static_cast<size_t>(i)]); }, &r.wall_ms);
+  for (int n : reported) r.n_gen_reported += n;
   r.stats = run_stats(r.requests, r.wall_ms);
   int events = 0;
   for (const RequestTiming& q : r.requests) events += q.n_gen();
@@ -102,11 +98,13 @@ ScenarioResult ScenarioBench::run(const Scenario& sc, Monitor* monitor) {
     r.t_end_ms = monitor->now_ms();
     monitor->sample_now();  // at least one reading inside every window
     r.have_monitor = true;
-    r.monitor = monitor->summarize(r.t_start_ms, monitor->now_ms(), static_cast<double>(sc.n_out) * opts_.repetitions);
+    r.monitor = monitor->summarize(r.t_start_ms, monitor->now_ms(), static_cast<double>(events));
   }
   return r;
 }
 
+// A decode step reads the weights once for every sequence in flight and gives
+// each one token, so a request's t/s is the steps/s either way.
 void fill_roofline(ScenarioResult& r, double peak_gbs) {
   r.bandwidth_gbs = static_cast<double>(r.model.bytes_per_token) * r.stats.gen_tps.mean / 1e9;
   r.roofline_pct = peak_gbs > 0 && r.bandwidth_gbs > 0 ? 100.0 * r.bandwidth_gbs / peak_gbs : -1;

@@ -1,6 +1,7 @@
 // Scenario runs on the in-process engine (src/engine/engine.h): each request
 // has a prompt of exactly IN tokens and generates exactly OUT (EOS ignored);
-// one warm-up request, then the timed repetitions, one at a time.
+// warm-up requests, then the timed repetitions, one at a time or under a load
+// mode (the engine batches what is in flight, up to n_seq sequences).
 #pragma once
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench.h"
+#include "bench/load.h"
 #include "bench/monitor.h"
 #include "bench/request_timing.h"
 #include "bench/scenario.h"
@@ -25,9 +27,9 @@ struct ScenarioOptions {
   int n_batch = 512;
   TensorType kv_type = TensorType::F16;
   bool unified = false;
-  int repetitions = 3;
   int warmup = 1;        // untimed requests before the repetitions
   int n_ctx = 0;         // slot context: at least IN + OUT of the largest scenario
+  int n_seq = 1;         // sequence slots (requests decoded together under a load mode)
 };
 
 // One scenario on one configuration (in-process or remote).
@@ -56,7 +58,7 @@ class ScenarioBench {
  public:
   ScenarioBench(const Model& model, const Tokenizer& tok, const BenchModelInfo& info, const ScenarioOptions& opts);
   ~ScenarioBench();
-  ScenarioResult run(const Scenario& sc, Monitor* monitor);
+  ScenarioResult run(const Scenario& sc, const LoadMode& mode, int n_requests, Monitor* monitor);
 
  private:
   RequestTiming one_request(const Scenario& sc, int variant, int* n_reported);

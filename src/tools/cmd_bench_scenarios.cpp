@@ -146,6 +146,11 @@ int bench_scenarios(const Args& a) {
   if (reps < 1) throw UsageError("-r: at least one repetition");
   const bool remote = a.has("--url");
   const int warmup = static_cast<int>(a.get_int("--warmup"));
+  const LoadMode mode = parse_load_mode(a.get("--rate"), static_cast<int>(a.get_int("--concurrency")));
+  const bool sweep = a.has("--sweep");
+  if (sweep && !remote) throw UsageError("--sweep: needs --url (in-process runs take --concurrency N or --rate)");
+  // At least N requests for N in flight.
+  const int n_req = mode.kind == LoadMode::Concurrency ? std::max(reps, static_cast<int>(mode.value)) : reps;
   if (warmup < 0) throw UsageError("--warmup: expected N >= 0");
   std::vector<std::string> items = bench_list_items(a, "-m");
   std::vector<std::string> model_paths, server_names;
@@ -204,9 +209,6 @@ int bench_scenarios(const Args& a) {
     const double peak = tok_model ? bench_peak_gbs(a, false) : 0;
     remote_info = &info;
     remote_peak = peak;
-    const LoadMode mode = parse_load_mode(a.get("--rate"), static_cast<int>(a.get_int("--concurrency")));
-    const bool sweep = a.has("--sweep");
-    const int n_req = mode.kind == LoadMode::Concurrency ? std::max(reps, static_cast<int>(mode.value)) : reps;
     out["remote"] = Json{{"url", ro.url}, {"api", ro.api}, {"model", ro.model}, {"prompt_source", target.prompt_source()}};
     std::vector<double> weights;
     for (const Scenario& s : scenarios) weights.push_back(run_weight(s, n_req) * (sweep ? 6 : 1));
@@ -231,7 +233,7 @@ int bench_scenarios(const Args& a) {
   } else {
     std::vector<double> weights;
     for (size_t i = 0; i < model_paths.size() * ngls.size() * threads.size(); ++i)
-      for (const Scenario& s : scenarios) weights.push_back(run_weight(s, reps));
+      for (const Scenario& s : scenarios) weights.push_back(run_weight(s, n_req));
     int n_ctx = 0;
     for (const Scenario& s : scenarios) n_ctx = std::max(n_ctx, s.n_in + s.n_out + 1);
     std::unique_ptr<Progress> progress;
@@ -247,7 +249,8 @@ int bench_scenarios(const Args& a) {
           ScenarioOptions so;
           so.n_gpu_layers = ngl;
           so.n_threads = nt;
-          so.repetitions = reps;
+          // Sequence slots: N for --concurrency N; open-loop rates queue beyond 4.
+          so.n_seq = mode.kind == LoadMode::Sync ? 1 : mode.kind == LoadMode::Concurrency ? mode.max_in_flight(n_req) : std::min(n_req, 4);
           so.warmup = warmup;
           so.unified = a.has("--unified");
           so.n_ctx = n_ctx;
@@ -256,7 +259,7 @@ int bench_scenarios(const Args& a) {
           if (!progress) progress.reset(new Progress(weights));
           if (!header) print_header(), header = true;
           for (const Scenario& s : scenarios) {
-            ScenarioResult r = bench.run(s, monitor.get());
+            ScenarioResult r = bench.run(s, mode, n_req, monitor.get());
             fill_roofline(r, peak);
             record(r);
             progress->done_one();
