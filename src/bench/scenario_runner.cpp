@@ -16,7 +16,7 @@
 namespace jetlm {
 
 ScenarioBench::ScenarioBench(const Model& model, const Tokenizer& tok, const BenchModelInfo& info, const ScenarioOptions& opts)
-    : model_(model), tok_(tok), info_(info), opts_(opts) {
+    : tok_(tok), info_(info), opts_(opts) {
   ContextOptions co;
   co.n_ctx = opts.n_ctx;
   co.n_seq = std::max(1, opts.n_seq);

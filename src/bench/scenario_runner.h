@@ -62,7 +62,6 @@ class ScenarioBench {
 
  private:
   RequestTiming one_request(const Scenario& sc, int variant, int* n_reported);
-  const Model& model_;
   const Tokenizer& tok_;
   BenchModelInfo info_;
   ScenarioOptions opts_;
