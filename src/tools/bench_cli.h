@@ -10,6 +10,8 @@ namespace jetlm {
 
 // Values of a list option given once or several times (-m a.gguf -m b.gguf, -m a.gguf,b.gguf).
 std::vector<std::string> bench_list_items(const Args& a, const std::string& name);
+// The model files of -m (paths, ollama:NAME) and -hf (Hub repositories, downloaded if missing).
+std::vector<std::string> bench_model_paths(const Args& a);
 // Integers of a list option with llama-bench's ranges: "64-1024*2", "128-512+128", "1-4".
 std::vector<int> bench_int_list(const Args& a, const std::string& name, int min_value);
 // The roofline bandwidth (GB/s): --peak-gbs when given, else measured once

@@ -12,6 +12,7 @@
 #include "models/model.h"
 #include "tools/bench_cli.h"
 #include "tools/commands.h"
+#include "tools/model_arg.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -34,7 +35,8 @@ std::vector<std::string> bench_list_items(const Args& a, const std::string& name
 std::vector<int> bench_int_list(const Args& a, const std::string& name, int min_value) {
   std::vector<int> v;
   auto check = [&](int64_t x) {
-    if (x < min_value || x > (1 << 24)) throw UsageError(str_cat(name, ": value ", x, " out of range"));
+    if (x < min_value || x > (1 << 24))
+      throw UsageError(str_cat(name, ": expected integers in [", min_value, ", ", 1 << 24, "], got ", x));
     return static_cast<int>(x);
   };
   const std::vector<std::string> items = a.has(name) ? bench_list_items(a, name) : a.get_list(name);
@@ -57,11 +59,18 @@ std::vector<int> bench_int_list(const Args& a, const std::string& name, int min_
   return v;
 }
 
+std::vector<std::string> bench_model_paths(const Args& a) {
+  std::vector<std::string> models;
+  for (const std::string& v : bench_list_items(a, "-m")) models.push_back(resolve_model_name(v, false));
+  for (const std::string& v : bench_list_items(a, "-hf")) models.push_back(resolve_model_name(v, true));
+  return models;
+}
+
 namespace {
 
 int bench_tests(const Args& args) {
-  const std::vector<std::string> models = bench_list_items(args, "-m");
-  if (models.empty()) throw UsageError("jetlm bench: -m MODEL is required");
+  const std::vector<std::string> models = bench_model_paths(args);
+  if (models.empty()) throw UsageError("jetlm bench: -m MODEL or -hf REPO is required");
   const std::vector<int> prompts = bench_int_list(args, "-p", 0);
   const std::vector<int> gens = bench_int_list(args, "-n", 0);
   const std::vector<int> depths = bench_int_list(args, "-d", 0);
@@ -75,8 +84,7 @@ int bench_tests(const Args& args) {
     if (t.n_prompt < 0 || t.n_gen < 0) throw UsageError("-pg: lengths must be >= 0");
     if (t.n_prompt + t.n_gen > 0) pg.push_back(t);
   }
-  const int reps = static_cast<int>(args.get_int("-r"));
-  if (reps < 1) throw UsageError("-r: at least one repetition");
+  const int reps = static_cast<int>(args.get_int("-r", 1, 1000000));
   std::vector<int> threads = args.has("-t") ? bench_int_list(args, "-t", 1) : std::vector<int>{physical_cores()};
   const std::vector<int> ngls = bench_int_list(args, "-ngl", 0);
   const std::vector<int> batches = bench_int_list(args, "-b", 1);
@@ -137,7 +145,8 @@ int cmd_bench(int argc, char** argv) {
             "       jetlm bench --scenarios LIST -m MODEL[,MODEL...] [-ngl LIST] [-r 3] [--json FILE] [--plots DIR]\n"
             "       jetlm bench --url http://HOST:PORT [--api openai|ollama] --model-name NAME --scenarios LIST [--rate sync|R|poisson:R] [--concurrency N] [--sweep]\n"
             "       jetlm bench --bandwidth     |     jetlm bench --compare A.json B.json     |     jetlm bench --plots DIR --json FILE");
-  args.option("-m,--model", "LIST", "GGUF model files (comma list; may be repeated)");
+  args.option("-m,--model", "LIST", "GGUF model files or ollama:NAME[:TAG] (comma list; may be repeated)");
+  add_hub_options(args);
   args.option("-p,--n-prompt", "LIST", "prompt lengths: test ppN for each (0: none); ranges 64-1024*2, 128-512+128", "512");
   args.option("-n,--n-gen", "LIST", "generation lengths: test tgN for each (0: none)", "128");
   args.option("-pg", "PP,TG", "prompt then generation: test ppPP+tgTG (may be repeated)");
@@ -178,7 +187,7 @@ int cmd_bench(int argc, char** argv) {
   if (!args.positional().empty()) throw UsageError("jetlm bench: unexpected argument '" + args.positional()[0] + "'");
   if (args.has("--bandwidth")) return bench_bandwidth(args);
   if (args.has("--scenarios") || args.has("--url")) return bench_scenarios(args);
-  if (args.has("--plots") && !args.has("-m")) {
+  if (args.has("--plots") && !args.has("-m") && !args.has("-hf")) {
     if (!args.has("--json")) throw UsageError("--plots: give --json FILE (the results to draw)");
     bench_plots(args.get("--json"), args.get("--plots"));
     return 0;

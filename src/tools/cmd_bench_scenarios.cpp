@@ -119,7 +119,7 @@ Json model_json(const Model& m, const BenchModelInfo& info) {
 Json system_json(const Monitor* mon) {
   Json j;
   j["cpu_info"] = bench_cpu_name();
-  j["cpu_kernels"] = cpu_isa_name(default_cpu_isa());
+  j["cpu_kernels"] = cpu_isa_name(select_cpu_isa());
   j["physical_cores"] = physical_cores();
   struct utsname u;
   if (uname(&u) == 0) {
@@ -142,8 +142,7 @@ Json system_json(const Monitor* mon) {
 
 int bench_scenarios(const Args& a) {
   const std::vector<Scenario> scenarios = parse_scenarios(a.has("--scenarios") ? a.get("--scenarios") : "quick");
-  const int reps = static_cast<int>(a.get_int("-r"));
-  if (reps < 1) throw UsageError("-r: at least one repetition");
+  const int reps = static_cast<int>(a.get_int("-r", 1, 1000000));
   const bool remote = a.has("--url");
   const int warmup = static_cast<int>(a.get_int("--warmup"));
   const LoadMode mode = parse_load_mode(a.get("--rate"), static_cast<int>(a.get_int("--concurrency")));
@@ -152,10 +151,14 @@ int bench_scenarios(const Args& a) {
   // At least N requests for N in flight.
   const int n_req = mode.kind == LoadMode::Concurrency ? std::max(reps, static_cast<int>(mode.value)) : reps;
   if (warmup < 0) throw UsageError("--warmup: expected N >= 0");
-  std::vector<std::string> items = bench_list_items(a, "-m");
+  // In-process: -m / -hf models. Remote: -m items that are files give the local tokenizer, others name the server's model.
   std::vector<std::string> model_paths, server_names;
-  for (const std::string& m : items) (remote && !file_exists(m) ? server_names : model_paths).push_back(m);
-  if (!remote && model_paths.empty()) throw UsageError("jetlm bench --scenarios: -m MODEL is required");
+  if (remote) {
+    for (const std::string& m : bench_list_items(a, "-m")) (file_exists(m) ? model_paths : server_names).push_back(m);
+  } else {
+    model_paths = bench_model_paths(a);
+  }
+  if (!remote && model_paths.empty()) throw UsageError("jetlm bench --scenarios: -m MODEL or -hf REPO is required");
   const std::vector<int> ngls = bench_int_list(a, "-ngl", 0);
   const std::vector<int> threads = a.has("-t") ? bench_int_list(a, "-t", 1) : std::vector<int>{physical_cores()};
 

@@ -24,9 +24,7 @@ class CpuBackend : public Backend {
  public:
   explicit CpuBackend(const CpuOptions& o) : opts_(o) {
     if (opts_.reference) return;
-    CpuIsa isa = default_cpu_isa();
-    if (!opts_.isa.empty() && !parse_cpu_isa(opts_.isa, &isa)) fail("unknown CPU kernel set '", opts_.isa, "'");
-    kern_ = &cpu_kernels(isa);
+    kern_ = &cpu_kernels(select_cpu_isa(opts_.isa));
     pool_ = std::make_unique<ThreadPool>(opts_.n_threads > 0 ? opts_.n_threads : physical_cores());
     mm_ = std::make_unique<CpuMatmul>(*pool_, *kern_);
   }

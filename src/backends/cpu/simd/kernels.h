@@ -1,5 +1,6 @@
 // The table of fast CPU kernels of one instruction set. Each ISA translation
-// unit (kernels_scalar.cpp, kernels_avx2.cpp, kernels_neon*.cpp) instantiates
+// unit (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512*.cpp,
+// kernels_neon.cpp, kernels_dotprod.cpp) instantiates
 // the same templates (kernels_impl.h) over its own SIMD primitives and exports
 // one table; the backend picks a table at run time (cpu_features.h), so one
 // binary runs on any CPU of its architecture.
@@ -43,10 +44,12 @@ struct CpuKernels {
   GemvFn gemv[32] = {};
   // Indexed by Family; each handles up to kMaxTileRows rows per call.
   GemmFn gemm[4] = {};
-  // Optional (null: none), indexed by Family: 8 rows per call, which the
-  // kernel interleaves so that each vector lane holds one row (x86: one scale
-  // multiply per 8 rows instead of per row). Worth it from kWideMinTokens tokens.
-  GemmFn gemm8[4] = {};
+  // Optional (null: none), indexed by Family: wide_rows rows per call (8 or
+  // 16, at most kMaxWideRows), which the kernel interleaves so that each
+  // vector lane holds one row (x86: one scale multiply per 8 or 16 rows
+  // instead of per row). Worth it from kWideMinTokens tokens.
+  GemmFn gemm_wide[4] = {};
+  int wide_rows[4] = {};
   // Quantizes one row of k values (k a multiple of act.block) into token row t of act.
   void (*quantize_row)(const float* x, int t, ActQ8* act) = nullptr;
 
@@ -63,12 +66,14 @@ struct CpuKernels {
 };
 
 constexpr int kMaxTileRows = 4;
-constexpr int kWideRows = 8;
+constexpr int kMaxWideRows = kMaxWideRowsLayout;
 constexpr int kWideMinTokens = 16;
 
 // The tables compiled into this binary; null when the ISA is not built for this architecture.
 const CpuKernels* kernels_scalar();
 const CpuKernels* kernels_avx2();
+const CpuKernels* kernels_avx512();
+const CpuKernels* kernels_avx512vnni();
 const CpuKernels* kernels_neon();
 const CpuKernels* kernels_dotprod();
 
