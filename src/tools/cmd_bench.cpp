@@ -171,7 +171,7 @@ int cmd_bench(int argc, char** argv) {
   // Remote endpoints
   args.option("--url", "URL", "benchmark a server (http://HOST:PORT) instead of the in-process engine");
   args.option("--api", "API", "openai (/v1/completions) or ollama (/api/generate)", "openai");
-  args.option("--model-name", "NAME", "model name sent to the server", "default");
+  args.option("--model-name", "NAME", "model name sent to the server (with --url, a -m NAME that is not a file says the same)", "default");
   args.option("--rate", "MODE", "sync, R (requests/s, constant), poisson:R", "sync");
   args.option("--concurrency", "N", "N requests in flight (closed loop)", "1");
   args.flag("--sweep", "sync, then saturation, then constant rates between them");
