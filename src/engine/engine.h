@@ -17,6 +17,7 @@
 #include "models/context.h"
 #include "runtime/generator.h"
 #include "text/tokenizer.h"
+#include "util/error.h"
 
 namespace jetlm {
 
