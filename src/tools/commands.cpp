@@ -12,6 +12,7 @@ static const Command kCommands[] = {
     {"synth", "write a random-weight model with a real model's shapes (for tests and benchmarks)", cmd_synth},
     {"tokenize", "print the token ids of a text", cmd_tokenize},
     {"template", "render a chat template for a conversation (as transformers does)", cmd_template},
+    {"serve", "serve a model over HTTP (OpenAI and ollama APIs, continuous batching)", cmd_serve},
 };
 
 const Command* commands() { return kCommands; }

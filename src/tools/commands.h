@@ -22,6 +22,7 @@ int cmd_quantize(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_template(int argc, char** argv);
+int cmd_serve(int argc, char** argv);  // src/tools/cmd_serve.cpp, or src/server/no_httplib.cpp without cpp-httplib
 
 // All subcommands, in the order `jetlm --help` lists them.
 const Command* commands();

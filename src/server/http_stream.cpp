@@ -1,0 +1,58 @@
+#include "server/http_stream.h"
+
+#include <httplib.h>
+
+#include "server/peer.h"
+
+namespace jetlm {
+
+std::string sse(const std::string& payload) { return "data: " + payload + "\n\n"; }
+
+void send_stream(ServerState& st, const httplib::Request& req, httplib::Response& res, std::shared_ptr<Job> job,
+                 StreamFormat fmt) {
+  // Proxies (nginx) must pass the events on as they come.
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  auto peer = std::make_shared<PeerWatch>(req.remote_addr, req.remote_port, req.local_port);
+  auto acc = std::make_shared<Completion>();
+  acc->n_prompt = job->n_prompt();
+  auto started = std::make_shared<bool>(false);
+  ServerState* s = &st;
+  const std::string content_type = fmt.content_type;
+  res.set_chunked_content_provider(
+      content_type,
+      [s, job, fmt, peer, acc, started](size_t, httplib::DataSink& sink) {
+        auto write = [&](const std::string& text) { return text.empty() || sink.write(text.data(), text.size()); };
+        if (!*started) {
+          *started = true;
+          if (fmt.head && !write(fmt.head())) {
+            job->cancel();
+            return false;
+          }
+        }
+        TokenEvent e;
+        // Wait a little for the first event, then send whatever else is ready.
+        std::chrono::milliseconds wait(50);
+        while (job->next(e, wait)) {
+          wait = std::chrono::milliseconds(0);
+          acc->add(e);
+          if (e.done) {
+            if (!write(fmt.tail(*acc))) return false;
+            sink.done();
+            return true;
+          }
+          if (!write(fmt.piece(e))) {
+            job->cancel();
+            return false;
+          }
+        }
+        if (peer->closed() || s->stopping) {
+          job->cancel();
+          return false;
+        }
+        return true;
+      },
+      [job](bool) { job->cancel(); });  // no-op once finished; frees the slot of an aborted stream
+}
+
+}  // namespace jetlm
