@@ -1,0 +1,184 @@
+// Plain HTTP against jetlm serve: the malformed-request set, errors, keys,
+// a full queue, clients that abort or crawl (slowloris), tokenize/detokenize.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startServer, postJson, postSse, metric, sleep, fixture } from './lib.mjs';
+
+let srv;
+before(async () => { srv = await startServer({ args: ['--parallel', '2', '-c', '256'] }); });
+after(async () => { assert.equal(await srv.stop(), 0); });
+
+const chatUrl = () => srv.url + '/v1/chat/completions';
+const msgs = [{ role: 'user', content: 'Hi' }];
+
+function assertOpenAiError(r, status) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(typeof r.json.error.message, 'string');
+  assert.equal(typeof r.json.error.type, 'string');
+  assert.ok('code' in r.json.error);
+}
+
+test('invalid JSON, truncated bodies, non-objects and wrong types are 400 with an OpenAI error body', async () => {
+  for (const body of ['{bad', '{"messages": [', '', '[]', '"text"', '42', 'null', '{"messages": "hi"}',
+    '{"messages": [1, 2]}', '{"messages": [{"content": "no role"}]}', '{"prompt": 5}',
+    JSON.stringify({ messages: msgs, max_tokens: 'ten' }), JSON.stringify({ messages: msgs, temperature: -1 }),
+    JSON.stringify({ messages: msgs, max_tokens: -5 }), JSON.stringify({ messages: msgs, stop: 3 }),
+    JSON.stringify({ messages: msgs, stream: 'yes' }), '['.repeat(100000), '{"a":'.repeat(5000)]) {
+    const url = body.includes('prompt') ? srv.url + '/v1/completions' : chatUrl();
+    assertOpenAiError(await postJson(url, body), 400);
+  }
+  assertOpenAiError(await postJson(chatUrl(), {}), 400);  // messages missing
+});
+
+test('unknown fields are ignored; huge max_tokens is bounded by the context', async () => {
+  const r = await postJson(chatUrl(), { messages: msgs, max_tokens: 1e12, temperature: 0, frobnicate: { x: [1] } });
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.json.usage.prompt_tokens + r.json.usage.completion_tokens <= 256);
+});
+
+test('unknown paths are 404 for GET and POST', async () => {
+  assertOpenAiError(await postJson(srv.url + '/v1/nothing', {}), 404);
+  const r = await fetch(srv.url + '/nothing/here');
+  assert.equal(r.status, 404);
+});
+
+test('a prompt longer than the context is 400 saying so, streamed or not', async () => {
+  const long = 'Once upon a time there was a little cat. '.repeat(100);
+  for (const stream of [false, true]) {
+    const r = await postJson(chatUrl(), { messages: [{ role: 'user', content: long }], stream });
+    assertOpenAiError(r, 400);
+    assert.match(r.json.error.message, /context|too long|exceed/);
+  }
+  const c = await postJson(srv.url + '/v1/completions', { prompt: long });
+  assertOpenAiError(c, 400);
+});
+
+test('tokenize / detokenize round-trip ASCII; a lone byte detokenizes to U+FFFD, not an error', async () => {
+  const text = 'Hello world, a cat sat.';
+  const t = await postJson(srv.url + '/tokenize', { content: text });
+  assert.equal(t.status, 200);
+  assert.ok(t.json.tokens.length > 0 && t.json.tokens.every(Number.isInteger));
+  const d = await postJson(srv.url + '/detokenize', { tokens: t.json.tokens });
+  assert.equal(d.json.content.trim(), text);
+  const e = await postJson(srv.url + '/tokenize', { content: '\u00e9\u4e16', with_pieces: true });
+  const bytes = e.json.tokens.filter((p) => /^<0x[0-9A-F]{2}>$/.test(p.piece) || p.piece.length === 1);
+  assert.ok(e.json.tokens.length >= 2);
+  const one = await postJson(srv.url + '/detokenize', { tokens: [e.json.tokens[0].id] });
+  assert.equal(one.status, 200);
+  assert.equal(typeof one.json.content, 'string');
+  void bytes;
+});
+
+test('streams and plain answers agree at temperature 1 with a seed (long runs, byte tokens included)', async () => {
+  for (const seed of [1, 2, 3]) {
+    const req = { messages: msgs, temperature: 1.5, top_k: 0, top_p: 1, min_p: 0, seed, max_tokens: 120 };
+    const plain = await postJson(chatUrl(), req);
+    assert.equal(plain.status, 200);
+    const s = await postSse(chatUrl(), req);
+    assert.ok(s.done);
+    const text = s.events.map((e) => e.choices[0]?.delta?.content || '').join('');
+    assert.equal(text, plain.json.choices[0].message.content);
+    assert.ok(!text.includes('\u0000'));
+  }
+});
+
+test('CORS preflight and headers are absent without --cors', async () => {
+  const r = await fetch(chatUrl(), { method: 'OPTIONS' });
+  assert.ok(r.status === 204 || r.status === 200);
+  assert.equal(r.headers.get('access-control-allow-origin'), null);
+});
+
+test('a client that aborts mid-stream frees its request; queued ones are cancelled before they run', async () => {
+  const long = { messages: msgs, max_tokens: 200, ignore_eos: true, temperature: 0 };
+  const c0 = (await metric(srv.url, 'jetlm_requests_cancelled_total')) || 0;
+  // Two long streams fill the slots, more wait behind them; abort all after the first bytes.
+  const ctrls = [];
+  const runs = [];
+  for (let i = 0; i < 6; i++) {
+    const ctrl = new AbortController();
+    ctrls.push(ctrl);
+    runs.push((async () => {
+      try {
+        const r = await fetch(chatUrl(), { method: 'POST', signal: ctrl.signal, body: JSON.stringify({ ...long, stream: true }) });
+        const reader = r.body.getReader();
+        await reader.read();
+        ctrl.abort();
+      } catch { /* aborted */ }
+    })());
+  }
+  await Promise.all(runs);
+  await sleep(500);
+  const c1 = await metric(srv.url, 'jetlm_requests_cancelled_total');
+  assert.ok(c1 > c0, `cancelled ${c0} -> ${c1}`);
+  assert.equal(await metric(srv.url, 'jetlm_requests_running'), 0);
+  assert.equal(await metric(srv.url, 'jetlm_requests_queued'), 0);
+  const ok = await postJson(chatUrl(), { messages: msgs, max_tokens: 5 });
+  assert.equal(ok.status, 200);
+});
+
+test('two slowloris clients (a byte every 200 ms) do not stop /health or a completion', async () => {
+  const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
+  const socks = [0, 1].map(() => net.connect(srv.port, '127.0.0.1'));
+  let stop = false;
+  const drip = socks.map(async (s) => {
+    s.on('error', () => {});
+    for (let i = 0; !stop && i < head.length; i++) { s.write(head[i]); await sleep(200); }
+  });
+  await sleep(300);
+  for (let i = 0; i < 5; i++) {
+    const t0 = Date.now();
+    const h = await fetch(srv.url + '/health');
+    assert.equal(h.status, 200);
+    assert.ok(Date.now() - t0 < 1000);
+    const r = await postJson(chatUrl(), { messages: msgs, max_tokens: 5 });
+    assert.equal(r.status, 200);
+    await sleep(200);
+  }
+  stop = true;
+  await Promise.all(drip);
+  for (const s of socks) s.destroy();
+});
+
+test('--api-key: 401 without or with a wrong key on /v1 and /api, /health open, the right key works', async () => {
+  const k = await startServer({ model: fixture('tiny-llama-q4_0.gguf'), args: ['--api-key', 'sesame', '-c', '128'] });
+  try {
+    assert.equal((await fetch(k.url + '/health')).status, 200);
+    for (const p of ['/v1/models', '/api/tags', '/metrics']) {
+      assert.equal((await fetch(k.url + p)).status, 401, p);
+      assert.equal((await fetch(k.url + p, { headers: { Authorization: 'Bearer wrong' } })).status, 401, p);
+    }
+    const bad = await postJson(k.url + '/v1/chat/completions', { messages: msgs }, { Authorization: 'Bearer nope' });
+    assertOpenAiError(bad, 401);
+    const good = await postJson(k.url + '/v1/chat/completions', { messages: msgs, max_tokens: 3 }, { Authorization: 'Bearer sesame' });
+    assert.equal(good.status, 200);
+  } finally {
+    assert.equal(await k.stop(), 0);
+  }
+});
+
+test('64 simultaneous requests with --queue 2: each answered 200 or 503 with Retry-After, none hanging', async () => {
+  const q = await startServer({ args: ['--parallel', '1', '--queue', '2', '-c', '512'] });
+  try {
+    const req = { messages: msgs, max_tokens: 300, ignore_eos: true, temperature: 0 };
+    const t0 = Date.now();
+    const all = await Promise.all(Array.from({ length: 64 }, (_, i) => (i % 2
+      ? postJson(q.url + '/v1/chat/completions', req)
+      : postSse(q.url + '/v1/chat/completions', req))));
+    assert.ok(Date.now() - t0 < 60000);
+    let n200 = 0, n503 = 0;
+    for (const r of all) {
+      if (r.status === 200) n200++;
+      else {
+        assert.equal(r.status, 503);
+        assert.ok(r.headers.get('retry-after'));
+        n503++;
+      }
+    }
+    assert.equal(n200 + n503, 64);
+    assert.ok(n200 >= 1 && n503 >= 1, `${n200} answered, ${n503} refused`);
+    assert.equal((await fetch(q.url + '/health')).status, 200);
+  } finally {
+    assert.equal(await q.stop(), 0);
+  }
+});
