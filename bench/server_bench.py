@@ -13,6 +13,7 @@ stream_options.include_usage). Standard library only.
 import argparse
 import http.client
 import json
+import math
 import statistics
 import sys
 import threading
@@ -71,7 +72,7 @@ def run_round(url, n, tokens):
     ttfts = sorted(r["ttft"] for r in results)
     per_stream = [r["tokens"] / (r["end"] - r["start"] - r["ttft"]) for r in results if r["end"] - r["start"] > r["ttft"]]
     return {"aggregate_tps": total / wall, "tokens": total, "wall_s": wall,
-            "ttft_p50_ms": 1000 * statistics.median(ttfts), "ttft_p90_ms": 1000 * ttfts[int(0.9 * (len(ttfts) - 1))],
+            "ttft_p50_ms": 1000 * statistics.median(ttfts), "ttft_p90_ms": 1000 * ttfts[min(len(ttfts) - 1, math.ceil(0.9 * len(ttfts)) - 1)],
             "stream_tps_mean": statistics.mean(per_stream) if per_stream else 0.0}
 
 
