@@ -30,21 +30,26 @@ void send_stream(ServerState& st, const httplib::Request& req, httplib::Response
             return false;
           }
         }
+        // Wait a little for the first event, then take whatever else is ready
+        // and send it in one write (a slow client gets fewer, larger chunks).
         TokenEvent e;
-        // Wait a little for the first event, then send whatever else is ready.
+        std::string out;
         std::chrono::milliseconds wait(50);
         while (job->next(e, wait)) {
           wait = std::chrono::milliseconds(0);
           acc->add(e);
           if (e.done) {
-            if (!write(fmt.tail(*acc))) return false;
+            out += fmt.tail(*acc);
+            if (!write(out)) return false;
             sink.done();
             return true;
           }
-          if (!write(fmt.piece(e))) {
-            job->cancel();
-            return false;
-          }
+          out += fmt.piece(e);
+          if (out.size() > 65536) break;
+        }
+        if (!write(out)) {
+          job->cancel();
+          return false;
         }
         if (peer->closed() || s->stopping) {
           job->cancel();

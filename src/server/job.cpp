@@ -109,13 +109,17 @@ Completion run_to_end(ServerState& st, const httplib::Request& req, Job& job) {
   Completion c;
   c.n_prompt = job.n_prompt();
   const PeerWatch peer(req.remote_addr, req.remote_port, req.local_port);
+  const auto every = std::chrono::milliseconds(20);
+  auto next_check = std::chrono::steady_clock::now() + every;
   TokenEvent e;
   for (;;) {
-    if (job.next(e, std::chrono::milliseconds(50))) {
+    if (job.next(e, std::chrono::milliseconds(20))) {
       c.add(e);
       if (e.done) return c;
-      continue;
     }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_check) continue;
+    next_check = now + every;
     if (peer.closed() || st.stopping) job.cancel();  // the final event ("cancelled") follows
   }
 }

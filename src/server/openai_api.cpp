@@ -199,6 +199,7 @@ std::vector<int32_t> completion_prompt(const ServerState& st, const json& body) 
 void generate(ServerState& st, const httplib::Request& req, httplib::Response& res, Kind kind) {
   require_ready(st);
   const json body = parse_request_json(req.body);
+  str_field(body, "model");  // any name is served by the one model, but it must be a string
   Ask a;
   a.kind = kind;
   a.stream = bool_field(body, "stream", false);

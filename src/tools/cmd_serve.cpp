@@ -2,6 +2,7 @@
 // an Engine with --parallel sequence slots.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "server/server.h"
 #include "tools/commands.h"
@@ -63,6 +64,13 @@ int cmd_serve(int argc, char** argv) {
     eo.n_parallel = static_cast<int>(n_parallel);
     eo.n_queue = static_cast<int>(n_queue);
     st.engine = std::make_unique<Engine>(*st.session.model, *st.session.tokenizer, eo);
+    // Render the template once now: its warnings print at start, and a broken
+    // template shows in the log before the first chat (completions still work).
+    try {
+      chat_prompt_tokens(st.session, nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}}), true);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "jetlm: serve: warning: the chat template fails (%s); chat requests will get 400\n", e.what());
+    }
     st.model_id = o.alias;
     st.model_path = path;
     st.created = unix_now();
