@@ -11,7 +11,8 @@ class PeerWatch {
  public:
   PeerWatch(const std::string& remote_addr, int remote_port, int local_port);
   // True once the client closed or reset the connection (a pipelined next
-  // request is data, not a close). False when the socket was not found.
+  // request is data, not a close; a client that shuts down its sending side
+  // after the request counts as gone). False when the socket was not found.
   bool closed() const;
 
  private:

@@ -99,6 +99,7 @@ void run_server(const ServeOptions& opts, const std::function<void(ServerState&)
   svr.set_read_timeout(opts.read_timeout_s, 0);
   svr.set_write_timeout(30, 0);
   svr.set_keep_alive_timeout(5);
+  svr.set_keep_alive_max_count(1000);  // httplib's default of 5 makes busy clients reconnect constantly
   svr.set_payload_max_length(size_t(32) << 20);
   svr.set_tcp_nodelay(true);
   install_policies(svr, st);

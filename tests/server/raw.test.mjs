@@ -164,9 +164,16 @@ test('two slowloris clients (a byte every 200 ms) do not stop /health or a compl
   for (const s of socks) s.destroy();
 });
 
-test('--api-key: 401 without or with a wrong key on /v1 and /api, /health open, the right key works', async () => {
-  const k = await startServer({ model: fixture('tiny-llama-q4_0.gguf'), args: ['--api-key', 'sesame', '-c', '128'] });
+test('--api-key: 401 without or with a wrong key on /v1 and /api, /health open, the right key works; --cors', async () => {
+  const k = await startServer({ model: fixture('tiny-llama-q4_0.gguf'),
+    args: ['--api-key', 'sesame', '-c', '128', '--cors', 'https://example.com'] });
   try {
+    const pre = await fetch(k.url + '/v1/chat/completions', { method: 'OPTIONS',
+      headers: { Origin: 'https://example.com', 'Access-Control-Request-Method': 'POST' } });
+    assert.ok(pre.status === 204 || pre.status === 200);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'https://example.com');
+    assert.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
+    assert.equal((await fetch(k.url + '/health')).headers.get('access-control-allow-origin'), 'https://example.com');
     assert.equal((await fetch(k.url + '/health')).status, 200);
     for (const p of ['/v1/models', '/api/tags', '/metrics']) {
       assert.equal((await fetch(k.url + p)).status, 401, p);
@@ -204,5 +211,25 @@ test('64 simultaneous requests with --queue 2: each answered 200 or 503 with Ret
     assert.equal((await fetch(q.url + '/health')).status, 200);
   } finally {
     assert.equal(await q.stop(), 0);
+  }
+});
+
+test('memory stays flat over 1000 sequential requests', async () => {
+  // A small pool, so that the warm-up runs every connection thread (each one's stack and malloc arena
+  // come into memory the first time it serves a request; that is not growth per request).
+  const m = await startServer({ args: ['-c', '128', '--queue', '2', '--http-threads', '8'] });
+  try {
+    const fs = await import('node:fs');
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${m.proc.pid}/status`, 'utf8'))[1]);
+    const url = m.url + '/v1/chat/completions';
+    const one = (i) => postJson(url, { messages: [{ role: 'user', content: `Hi ${i % 7}` }], max_tokens: 2, stream: i % 2 === 0 });
+    for (let round = 0; round < 5; round++) await Promise.all(Array.from({ length: 8 }, (_, i) => one(i)));
+    for (let i = 0; i < 100; i++) assert.equal((await one(i)).status, 200);
+    const before = rss();
+    for (let i = 100; i < 1000; i++) assert.equal((await one(i)).status, 200);
+    const after = rss();
+    assert.ok(after <= before * 1.02 + 512, `RSS ${before} kB -> ${after} kB`);
+  } finally {
+    assert.equal(await m.stop(), 0);
   }
 });
