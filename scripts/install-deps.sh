@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 \
-  libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev >/dev/null
+  libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev \
+  libcurl4-openssl-dev libssl-dev >/dev/null
 # jetlm serve (cpp-httplib) and its end-to-end tests (tests/server/run.sh):
 # nginx for the scale-out recipe, Chromium for the chat page, node + the
 # npm clients pinned in tests/server/package-lock.json.

@@ -17,14 +17,13 @@ struct ServeOptions {
   int port = 8080;
   std::string api_key;      // empty: no key needed (any Authorization header is ignored)
   std::string cors_origin;  // empty: no CORS headers
-  std::string alias;        // the model id the APIs list (default: the file name without .gguf)
   int n_http_threads = 0;   // 0: enough for every running and queued request plus spare ones
   int read_timeout_s = 10;  // per read of a request (httplib); a stalled client is dropped after it
 };
 
 struct ServerState {
   ServeOptions opts;
-  Session session;                 // model and tokenizer (the engine owns the KV cache)
+  Session session;                 // model, tokenizer and the context of --parallel slots the engine runs on
   std::unique_ptr<Engine> engine;  // set once loaded
   Metrics metrics;
   std::string model_id;

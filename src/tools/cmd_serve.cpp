@@ -11,8 +11,14 @@
 
 namespace jetlm {
 
-// The id clients see: the file name without directories and ".gguf".
-static std::string model_id_of(const std::string& path) {
+// The id clients see: --alias, else the name the model was asked for
+// (ollama:NAME[:TAG] as ollama lists it, -hf REPO[:QUANT]), else the file
+// name without directories and ".gguf".
+static std::string model_id(const Args& a, const std::string& path) {
+  if (a.has("--alias")) return a.get("--alias");
+  const std::string m = a.get("--model"), ollama = "ollama:";
+  if (m.compare(0, ollama.size(), ollama) == 0 && m.size() > ollama.size()) return m.substr(ollama.size());
+  if (a.has("--hf-repo") && !a.get("--hf-repo").empty()) return a.get("--hf-repo");
   std::string name = path.substr(path.rfind('/') + 1);
   const std::string ext = ".gguf";
   if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
@@ -52,18 +58,18 @@ int cmd_serve(int argc, char** argv) {
   o.read_timeout_s = static_cast<int>(timeout);
   o.api_key = a.get("--api-key");
   o.cors_origin = a.get("--cors");
-  const std::string path = a.get("--model").empty() ? default_model_path() : a.get("--model");
-  o.alias = a.has("--alias") ? a.get("--alias") : model_id_of(path);
-  if (o.alias.empty()) throw UsageError("--alias: must not be empty");
+  if (a.has("--alias") && a.get("--alias").empty()) throw UsageError("--alias: must not be empty");
 
   run_server(o, [&](ServerState& st) {
     const auto t0 = std::chrono::steady_clock::now();
-    st.session = load_session(a, false);  // the engine owns the KV cache
+    st.session = load_session(a, false);
+    // One context: the weights once, --parallel KV slots of -c positions each.
+    ContextOptions co = context_options(a, *st.session.model);
+    co.n_seq = static_cast<int>(n_parallel);
+    st.session.context = std::make_unique<Context>(*st.session.model, co);
     EngineOptions eo;
-    eo.context = context_options(a, *st.session.model);
-    eo.n_parallel = static_cast<int>(n_parallel);
     eo.n_queue = static_cast<int>(n_queue);
-    st.engine = std::make_unique<Engine>(*st.session.model, *st.session.tokenizer, eo);
+    st.engine = std::make_unique<Engine>(*st.session.context, *st.session.tokenizer, eo);
     // Render the template once now: its warnings print at start, and a broken
     // template shows in the log before the first chat (completions still work).
     try {
@@ -71,8 +77,8 @@ int cmd_serve(int argc, char** argv) {
     } catch (const Error& e) {
       std::fprintf(stderr, "jetlm: serve: warning: the chat template fails (%s); chat requests will get 400\n", e.what());
     }
-    st.model_id = o.alias;
-    st.model_path = path;
+    st.model_path = st.session.model->file().path();
+    st.model_id = model_id(a, st.model_path);
     st.created = unix_now();
     st.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   });
