@@ -39,6 +39,7 @@ void send_stream(ServerState& st, const httplib::Request& req, httplib::Response
           wait = std::chrono::milliseconds(0);
           acc->add(e);
           if (e.done) {
+            if (!e.text.empty()) out += fmt.piece(e);  // text held back to the end (a partial stop string)
             out += fmt.tail(*acc);
             if (!write(out)) return false;
             sink.done();

@@ -19,7 +19,7 @@ namespace jetlm {
 struct StreamFormat {
   std::string content_type;                                  // text/event-stream, application/x-ndjson
   std::function<std::string()> head;                         // sent before the first event (may be null)
-  std::function<std::string(const TokenEvent&)> piece;       // for each non-final event ("" sends nothing)
+  std::function<std::string(const TokenEvent&)> piece;       // for each event with text or a token ("" sends nothing)
   std::function<std::string(const Completion&)> tail;        // after the final event (the whole answer so far)
 };
 

@@ -106,15 +106,24 @@ test('completions: text_completion, streamed equals non-streamed', async () => {
   assert.equal(text, r.choices[0].text);
 });
 
-test('chat: logprobs has one entry per generated token when the engine fills them', async () => {
-  const r = await client.chat.completions.create(chat({ max_tokens: 10, logprobs: true, top_logprobs: 3 }));
+test('chat: logprobs has one entry per generated token, streamed too', async () => {
+  const req = chat({ max_tokens: 10, logprobs: true, top_logprobs: 3 });
+  const r = await client.chat.completions.create(req);
   const content = r.choices[0].logprobs?.content;
-  assert.ok(Array.isArray(content));
+  assert.equal(content.length, r.usage.completion_tokens);
   for (const e of content) {
     assert.equal(typeof e.token, 'string');
     assert.ok(e.logprob <= 0);
-    assert.ok(e.top_logprobs.length <= 3);
+    assert.equal(e.top_logprobs.length, 3);
+    assert.ok(e.top_logprobs[0].logprob >= e.top_logprobs[2].logprob);
   }
+  let n = 0;
+  for await (const c of await client.chat.completions.create({ ...req, stream: true }))
+    n += c.choices[0]?.logprobs?.content?.length || 0;
+  assert.equal(n, r.usage.completion_tokens);
+  const t = await client.completions.create({ model: modelId, prompt: 'Once', max_tokens: 4, temperature: 0, logprobs: 2 });
+  assert.equal(t.choices[0].logprobs.tokens.length, t.usage.completion_tokens);
+  assert.equal(t.choices[0].logprobs.tokens.join(''), t.choices[0].text);
 });
 
 test('metrics: generated and prompt token counters have grown when an answer ends', async () => {
