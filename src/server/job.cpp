@@ -77,7 +77,7 @@ Job::Job(ServerState& st, std::vector<int32_t> prompt, const GenerateParams& p, 
     throw;
   } catch (const Error& e) {
     st.metrics.request_rejected(400);
-    throw ApiError(400, e.what(), "invalid_request_error", "context_length_exceeded");
+    throw ApiError(400, e.what());  // a prompt the engine cannot take (serve checks the length before)
   }
   st.metrics.request_started();
 }
