@@ -17,5 +17,7 @@ bool gpu_memory_info(size_t*, size_t*) { return false; }
 
 bool gpu_describe(int, DeviceDesc*) { return false; }
 
+bool gpu_measure_bandwidth(size_t, GpuBandwidth*) { return false; }
+
 }  // namespace jetlm
 #endif

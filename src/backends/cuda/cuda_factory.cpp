@@ -1,4 +1,5 @@
 // The GPU factory of a CUDA build (the no-CUDA stub is backends/gpu_factory.cpp).
+#include "backends/cuda/bandwidth.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/device_desc.h"
 #include "backends/gpu_factory.h"
@@ -32,6 +33,18 @@ bool gpu_describe(int device, DeviceDesc* out) {
   if (!gpu_available()) return false;
   *out = cuda::describe_device(device);
   return out->present;
+}
+
+bool gpu_measure_bandwidth(size_t bytes, GpuBandwidth* out) {
+  cuda::BandwidthFigures f;
+  if (!cuda::measure_bandwidth(bytes, &f)) return false;
+  out->name = f.name;
+  out->integrated = f.integrated;
+  out->device_read_gbs = f.device_read_gbs;
+  out->d2d_gbs = f.d2d_gbs;
+  out->h2d_gbs = f.h2d_gbs;
+  out->mapped_read_gbs = f.mapped_read_gbs;
+  return true;
 }
 
 }  // namespace jetlm
