@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "backends/memory_plan.h"
 
 namespace jetlm {
 
@@ -17,8 +18,12 @@ struct GpuOptions {
 std::unique_ptr<Backend> make_gpu_backend(const GpuOptions& opts);
 // True when this build has a CUDA backend and a device is present.
 bool gpu_available();
-// Free and total memory of the GPU (false without one).
+// Memory a model may still take on the GPU (usable_device_bytes: on an
+// integrated GPU the system's available memory less the OS reserve) and its
+// total (false without one).
 bool gpu_memory_info(size_t* free_bytes, size_t* total_bytes);
+// The device's capabilities and memory, as the memory plan sees them (false without one).
+bool gpu_describe(int device, DeviceDesc* out);
 
 // Bandwidths of the GPU (jetlm bench --bandwidth), GB/s; -1 where not measured.
 struct GpuBandwidth {
