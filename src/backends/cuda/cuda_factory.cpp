@@ -29,12 +29,6 @@ bool gpu_memory_info(size_t* free_bytes, size_t* total_bytes) {
   return true;
 }
 
-bool gpu_describe(int device, DeviceDesc* out) {
-  if (!gpu_available()) return false;
-  *out = cuda::describe_device(device);
-  return out->present;
-}
-
 bool gpu_measure_bandwidth(size_t bytes, GpuBandwidth* out) {
   cuda::BandwidthFigures f;
   if (!cuda::measure_bandwidth(bytes, &f)) return false;
@@ -45,6 +39,12 @@ bool gpu_measure_bandwidth(size_t bytes, GpuBandwidth* out) {
   out->h2d_gbs = f.h2d_gbs;
   out->mapped_read_gbs = f.mapped_read_gbs;
   return true;
+}
+
+bool gpu_describe(int device, DeviceDesc* out) {
+  if (!gpu_available()) return false;
+  *out = cuda::describe_device(device);
+  return out->present;
 }
 
 }  // namespace jetlm
