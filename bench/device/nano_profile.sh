@@ -25,7 +25,7 @@ want() { case " $stages " in *" $1 "*) return 0 ;; esac; return 1; }
 root="$(pwd)"
 OUT="${OUT:-/tmp/out}"
 mkdir -p "$OUT" /tmp/nano-models
-# Binaries built on another machine have /work/main/tests/data compiled in (as bench/gpu_device_run.sh does).
+# Binaries built on another machine have /work/main/tests/data compiled in (as bench/device/gpu_device_run.sh does).
 if [ "$root" != /work/main ] && [ ! -e /work/main ]; then mkdir -p /work && ln -s "$root" /work/main; fi
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
   [ -e "$d/libcublas.so.13" ] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
