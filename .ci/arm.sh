@@ -2,10 +2,10 @@
 # CI proof of the AArch64 path: cross-compile jetlm and its whole test suite
 # for the Jetson Nano's Cortex-A57 (Debian's g++-aarch64-linux-gnu, static,
 # cmake/aarch64.cmake), then run the suite under qemu-user twice:
-#   QEMU_CPU=cortex-a57  JETLM_CPU_ISA=neon     ARMv8.0 NEON kernels
-#   QEMU_CPU=max         JETLM_CPU_ISA=dotprod  ARMv8.2 dot-product kernels
+#   QEMU_CPU=cortex-a57  JETLM_CPU=neon     ARMv8.0 NEON kernels
+#   QEMU_CPU=max         JETLM_CPU=dotprod  ARMv8.2 dot-product kernels
 # (test_cpu_kernels also runs every kernel table the emulated CPU offers
-# against the portable one, whatever JETLM_CPU_ISA says).
+# against the portable one, whatever JETLM_CPU says).
 #
 # Usage: .ci/arm.sh [--no-install] [-j N] [--build DIR]
 # Needs root for the packages (arm64 multiarch) and for registering qemu with
@@ -65,10 +65,10 @@ cmake --build "$build" -j"$jobs"
 
 status=0
 step "test suite under qemu -cpu cortex-a57 (NEON, no dot product)"
-QEMU_CPU=cortex-a57 JETLM_CPU_ISA=neon ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=1
+QEMU_CPU=cortex-a57 JETLM_CPU=neon ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=1
 
 step "test suite under qemu -cpu max (dot-product kernels forced)"
-QEMU_CPU=max JETLM_CPU_ISA=dotprod ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=1
+QEMU_CPU=max JETLM_CPU=dotprod ctest --test-dir "$build" --output-on-failure -j"$jobs" || status=1
 
 step "done"
 exit "$status"

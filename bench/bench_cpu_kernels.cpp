@@ -3,9 +3,14 @@
 // read bandwidth measured the same way, and the throughput of the
 // matrix-matrix product (prompt processing).
 //
-// Usage: bench_cpu_kernels [-t THREADS] [--isa NAME] [--types q4_K,q8_0,...] [--mib SIZE] [--tokens N]
+// Usage: bench_cpu_kernels [-t THREADS] [--isa NAME] [--types q4_K,q8_0,...] [--mib SIZE] [--tokens N] [--once]
 // Each figure is the best of several runs (the machine is shared: the best
 // run is the one least disturbed by other processes).
+//
+// --once: no timing; per type one matrix-vector and one matrix-matrix product
+// of TinyLlama's FFN shape (5632 x 2048), for instruction counters that hold
+// under load: valgrind --tool=callgrind (then callgrind_annotate: the kernels' own counts)
+// (valgrind runs AVX2 at most: it does not emulate AVX-512).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -81,6 +86,7 @@ double read_bandwidth(ThreadPool& pool, size_t bytes) {
 
 int main(int argc, char** argv) {
   int threads = 1, tokens = 128;
+  bool once = false;
   double mib = 256;
   std::string isa_name, types = "q4_0,q5_0,q8_0,q4_K,q5_K,q6_K,q2_K,q3_K,q4_1,q5_1,iq4_nl,f16,bf16";
   for (int i = 1; i < argc; ++i) {
@@ -91,18 +97,38 @@ int main(int argc, char** argv) {
     else if (a == "--types") types = next();
     else if (a == "--mib") mib = std::atof(next().c_str());
     else if (a == "--tokens") tokens = std::atoi(next().c_str());
+    else if (a == "--once") once = true;
     else {
       std::fprintf(stderr, "usage: %s [-t N] [--isa NAME] [--types LIST] [--mib SIZE] [--tokens N]\n", argv[0]);
       return 2;
     }
   }
-  CpuIsa isa = default_cpu_isa();
-  if (!isa_name.empty() && !parse_cpu_isa(isa_name, &isa)) {
-    std::fprintf(stderr, "unknown ISA %s\n", isa_name.c_str());
-    return 2;
-  }
+  const CpuIsa isa = select_cpu_isa(isa_name);
   ThreadPool pool(threads);
   CpuMatmul mm(pool, cpu_kernels(isa));
+  if (once) {
+    std::printf("kernels %s: one 5632 x 2048 product per type, 1 and %d tokens\n", cpu_isa_name(isa), tokens);
+    size_t start = 0;
+    while (start < types.size()) {
+      size_t comma = types.find(',', start);
+      if (comma == std::string::npos) comma = types.size();
+      const std::string name = types.substr(start, comma - start);
+      start = comma + 1;
+      TensorType t;
+      if (!parse_type_name(name, &t) || !mm.supports(t)) continue;
+      const std::vector<uint8_t> w = random_weights(t, 5632, 2048);
+      Weight wt;
+      wt.type = t;
+      wt.cols = 2048;
+      wt.rows = 5632;
+      wt.data = w.data();
+      std::vector<float> x(static_cast<size_t>(tokens) * 2048, 0.25f), y(static_cast<size_t>(tokens) * 5632);
+      mm.run(wt, x.data(), 1, y.data());
+      mm.run(wt, x.data(), tokens, y.data());
+      std::printf("%s done\n", name.c_str());
+    }
+    return 0;
+  }
   std::printf("kernels %s, %d threads; read bandwidth %.1f GB/s (%.0f MiB)\n", cpu_isa_name(isa), threads,
               read_bandwidth(pool, static_cast<size_t>(mib * 1048576)), mib);
   std::printf("| type | GEMV GB/s (%.0f MiB, DRAM) | GEMV GB/s (8 MiB, cache) | GEMM %d tokens GMAC/s |\n", mib, tokens);

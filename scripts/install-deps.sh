@@ -7,6 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 \
-  libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev >/dev/null
+  libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev \
+  libcurl4-openssl-dev libssl-dev >/dev/null
 # clang and its libFuzzer runtime, for the bounded template fuzzing in CI (.ci/fuzz-templates.sh).
 $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null

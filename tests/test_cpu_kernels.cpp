@@ -1,5 +1,6 @@
-// The fast CPU kernels against the scalar references, for every kernel table
-// this machine runs (scalar, avx2 / neon, dotprod), on seeded random inputs
+// The fast CPU kernels against the scalar references, for every kernel level
+// (scalar, avx2, avx512, avx512vnni / neon, dotprod: each test is
+// instantiated per level, and skipped where this CPU or build lacks it), on seeded random inputs
 // with odd sizes: rows that are not a multiple of the 4-row tile, 1..17
 // tokens, head sizes that are not a multiple of the vector width.
 //
@@ -119,11 +120,6 @@ std::vector<uint8_t> random_matrix(std::mt19937& rng, TensorType t, int64_t rows
   return m;
 }
 
-std::vector<const CpuKernels*> tables() {
-  std::vector<const CpuKernels*> v;
-  for (CpuIsa isa : supported_cpu_isas()) v.push_back(&cpu_kernels(isa));
-  return v;
-}
 
 // A decoded row in its own buffers.
 struct Decoded {
@@ -174,7 +170,26 @@ class ScopedEnv {
   bool had_ = false;
 };
 
+
+// A test run once per kernel level (the suffix of its name), skipped where
+// this CPU or build does not have the level.
+class CpuLevel : public ::testing::TestWithParam<CpuIsa> {
+ protected:
+  void SetUp() override {
+    if (!cpu_isa_supported(GetParam())) GTEST_SKIP() << cpu_isa_name(GetParam()) << ": not supported here";
+    kt_ = &cpu_kernels(GetParam());
+  }
+  // The table under test (a list of one, so that the loops below read the same for any number).
+  std::vector<const CpuKernels*> tables() const { return {kt_}; }
+
+ private:
+  const CpuKernels* kt_ = nullptr;
+};
+
 }  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Levels, CpuLevel, ::testing::ValuesIn(all_cpu_isas()),
+                         [](const ::testing::TestParamInfo<CpuIsa>& i) { return std::string(cpu_isa_name(i.param)); });
 
 // ---- ISA selection -------------------------------------------------------------
 
@@ -184,19 +199,48 @@ TEST(CpuFeatures, TablesAndSelection) {
   EXPECT_EQ(isas.front(), CpuIsa::Scalar);
 #if defined(__x86_64__)
   EXPECT_EQ(cpu::kernels_neon(), nullptr);
+  EXPECT_EQ(cpu::kernels_dotprod(), nullptr);
+  // Each x86 level implies the previous one.
+  EXPECT_TRUE(!cpu_isa_supported(CpuIsa::Avx512Vnni) || cpu_isa_supported(CpuIsa::Avx512));
+  EXPECT_TRUE(!cpu_isa_supported(CpuIsa::Avx512) || cpu_isa_supported(CpuIsa::Avx2));
 #elif defined(__aarch64__)
   EXPECT_EQ(cpu::kernels_avx2(), nullptr);
+  EXPECT_EQ(cpu::kernels_avx512(), nullptr);
+  EXPECT_EQ(cpu::kernels_avx512vnni(), nullptr);
   EXPECT_NE(cpu::kernels_neon(), nullptr);  // NEON is baseline AArch64
 #endif
-  for (CpuIsa isa : isas) {
+  {
+    ScopedEnv unset("JETLM_CPU", "");
+    EXPECT_EQ(select_cpu_isa(), isas.back());  // empty: the best level
+  }
+  for (CpuIsa isa : all_cpu_isas()) {
     CpuIsa parsed;
     ASSERT_TRUE(parse_cpu_isa(cpu_isa_name(isa), &parsed));
     EXPECT_EQ(parsed, isa);
-    ScopedEnv env("JETLM_CPU_ISA", cpu_isa_name(isa));
-    EXPECT_EQ(default_cpu_isa(), isa);
+    ScopedEnv env("JETLM_CPU", cpu_isa_name(isa));
+    if (cpu_isa_supported(isa)) {
+      EXPECT_EQ(select_cpu_isa(), isa);
+      EXPECT_EQ(select_cpu_isa("scalar"), CpuIsa::Scalar);  // a name given wins over the variable
+      EXPECT_STREQ(cpu_kernels(isa).name, cpu_isa_name(isa));
+    } else {
+      // A level this CPU cannot run: an error that says so, never a silent fallback.
+      try {
+        select_cpu_isa();
+        ADD_FAILURE() << cpu_isa_name(isa) << " selected on a CPU without it";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("does not support"), std::string::npos) << e.what();
+      }
+      EXPECT_THROW(cpu_kernels(isa), Error);
+    }
   }
-  ScopedEnv bad("JETLM_CPU_ISA", "mmx");
-  EXPECT_THROW(default_cpu_isa(), Error);
+  ScopedEnv bad("JETLM_CPU", "mmx");
+  try {
+    select_cpu_isa();
+    ADD_FAILURE() << "JETLM_CPU=mmx accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown level"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(select_cpu_isa("avx3"), Error);
   EXPECT_GE(physical_cores(), 1);
 }
 
@@ -230,7 +274,7 @@ TEST(ThreadPool, WakesSleepingWorkers) {
 
 // ---- each table against the portable one ------------------------------------------
 
-TEST(CpuKernels, DecodersMatchScalarAndReference) {
+TEST_P(CpuLevel, DecodersMatchScalarAndReference) {
   std::mt19937 rng(1);
   const CpuKernels& scalar = *cpu::kernels_scalar();
   for (TensorType t : kFormats) {
@@ -256,7 +300,7 @@ TEST(CpuKernels, DecodersMatchScalarAndReference) {
   }
 }
 
-TEST(CpuKernels, QuantizeMatchesScalar) {
+TEST_P(CpuLevel, QuantizeMatchesScalar) {
   std::mt19937 rng(2);
   const CpuKernels& scalar = *cpu::kernels_scalar();
   for (int block : {32, 256}) {
@@ -299,7 +343,7 @@ TEST(CpuKernels, QuantizeMatchesScalar) {
 
 // The matrix tiles of every table (and the wide 8-row kernels where a table
 // has them) against the portable table, odd shapes.
-TEST(CpuKernels, GemmMatchesScalar) {
+TEST_P(CpuLevel, GemmMatchesScalar) {
   std::mt19937 rng(3);
   const CpuKernels& scalar = *cpu::kernels_scalar();
   for (TensorType t : kFormats) {
@@ -308,12 +352,13 @@ TEST(CpuKernels, GemmMatchesScalar) {
     const int64_t k = is_k(t) ? 2 * 256 : (fam == Family::Float ? 7 * 32 + 13 : 9 * 32);
     if (fam == Family::Float && t != TensorType::F32) continue;  // F16/BF16 decode to the same float tile
     const int n = 17;
-    const std::vector<uint8_t> m = random_matrix(rng, t, 8, k);
+    constexpr int kRows = cpu::kMaxWideRows;
+    const std::vector<uint8_t> m = random_matrix(rng, t, kRows, k);
     const std::vector<float> x = random_floats(rng, static_cast<size_t>(n * k));
     std::vector<Decoded> dec;
-    for (int r = 0; r < 8; ++r) dec.emplace_back(k);
-    cpu::PanelRow rows[8];
-    for (int r = 0; r < 8; ++r)
+    for (int r = 0; r < kRows; ++r) dec.emplace_back(k);
+    cpu::PanelRow rows[kRows];
+    for (int r = 0; r < kRows; ++r)
       scalar.decode[static_cast<int>(t)](m.data() + r * row_bytes(t, k), k, &dec[r].store, &rows[r]);
     std::vector<int8_t> q(n * k);
     std::vector<float> d(n * k / 32), s(n * k / 32);
@@ -322,7 +367,7 @@ TEST(CpuKernels, GemmMatchesScalar) {
     if (fam != Family::Float)  // float weights take the float activations
       for (int i = 0; i < n; ++i) scalar.quantize_row(x.data() + i * k, i, &a);
     std::vector<uint8_t> scratch(static_cast<size_t>(cpu::wide_scratch_bytes(k)));
-    for (int nr = 1; nr <= 8; ++nr) {
+    for (int nr : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, kRows}) {
       for (int nt : {1, 2, 3, 5, 17}) {
         cpu::GemmArgs g;
         g.k = k;
@@ -349,7 +394,8 @@ TEST(CpuKernels, GemmMatchesScalar) {
             kt->gemm[static_cast<int>(fam)](g);
           }
           EXPECT_LT(nmse(got, want), 1e-11) << kt->name << " " << type_name(t) << " rows " << nr << " tokens " << nt;
-          if (const cpu::GemmFn wide = kt->gemm8[static_cast<int>(fam)]) {
+          const cpu::GemmFn wide = kt->gemm_wide[static_cast<int>(fam)];
+          if (wide && nr <= kt->wide_rows[static_cast<int>(fam)]) {
             std::fill(got.begin(), got.end(), 0.f);
             g.rows = rows;
             g.n_rows = nr;
@@ -365,7 +411,7 @@ TEST(CpuKernels, GemmMatchesScalar) {
 
 // The fused matrix-vector kernels (token generation) of every table against
 // the portable table, and against the panel path of the same table.
-TEST(CpuKernels, GemvMatchesScalarAndPanel) {
+TEST_P(CpuLevel, GemvMatchesScalarAndPanel) {
   std::mt19937 rng(8);
   const CpuKernels& scalar = *cpu::kernels_scalar();
   for (TensorType t : kFormats) {
@@ -428,7 +474,7 @@ double matmul_bound(TensorType t) {
 
 }  // namespace
 
-TEST(CpuBackendOps, MatmulEveryFormatOddShapes) {
+TEST_P(CpuLevel, MatmulEveryFormatOddShapes) {
   std::mt19937 rng(4);
   for (const CpuKernels* kt : tables()) {
     for (int threads : {1, 3}) {
@@ -455,7 +501,7 @@ TEST(CpuBackendOps, MatmulEveryFormatOddShapes) {
   }
 }
 
-TEST(CpuBackendOps, ElementwiseOps) {
+TEST_P(CpuLevel, ElementwiseOps) {
   std::mt19937 rng(5);
   for (const CpuKernels* kt : tables()) {
     auto be = fast_backend(*kt, 2);
@@ -486,14 +532,14 @@ TEST(CpuBackendOps, ElementwiseOps) {
   }
 }
 
-TEST(CpuBackendOps, RopeMatchesReference) {
+TEST_P(CpuLevel, RopeMatchesReference) {
   std::mt19937 rng(6);
   for (const CpuKernels* kt : tables()) {
     auto be = fast_backend(*kt, 2);
     for (bool neox : {false, true}) {
       const int n = 5, n_head = 3, head_dim = 80;
       std::vector<int32_t> ids(n, 0), pos = {0, 1, 7, 300, 4095};
-      be->begin(Batch{ids.data(), pos.data(), n});
+      be->begin(Batch{ids.data(), pos.data(), nullptr, n});
       RopeParams p;
       p.n_rot = 64;
       p.freq_base = 10000.f;
@@ -509,8 +555,10 @@ TEST(CpuBackendOps, RopeMatchesReference) {
   }
 }
 
-// Attention over a cache filled in several batches, GQA, sliding window, odd head sizes.
-TEST(CpuBackendOps, AttentionMatchesReference) {
+// Attention over a cache filled in several batches, GQA, sliding window, odd head sizes;
+// the fast backend's cache has three slots (the sequence in the last one) and,
+// with a window, only a ring of window + 99 positions (the longest batch is 100).
+TEST_P(CpuLevel, AttentionMatchesReference) {
   std::mt19937 rng(7);
   struct Case {
     int n_head, n_head_kv, head_dim, window;
@@ -524,8 +572,9 @@ TEST(CpuBackendOps, AttentionMatchesReference) {
         auto rb = make_cpu_backend(ro);
         const int n_ctx = 160;
         const int64_t kd = static_cast<int64_t>(c.n_head_kv) * c.head_dim;
-        KvLayer kv_ref = rb->alloc_kv(n_ctx, kd, kd, TensorType::F32);
-        KvLayer kv = be->alloc_kv(n_ctx, kd, kd, kv_type);
+        KvLayer kv_ref = rb->alloc_kv(1, n_ctx, n_ctx, kd, kd, TensorType::F32);
+        const int ring = c.window > 0 ? c.window + 99 : n_ctx;
+        KvLayer kv = be->alloc_kv(3, n_ctx, ring, kd, kd, kv_type);
         AttnParams p;
         p.n_head = c.n_head;
         p.n_head_kv = c.n_head_kv;
@@ -534,11 +583,10 @@ TEST(CpuBackendOps, AttentionMatchesReference) {
         p.window = c.window;
         int past = 0;
         for (int n : {17, 1, 3, 100, 1}) {
-          std::vector<int32_t> ids(n, 0), pos(n);
+          std::vector<int32_t> ids(n, 0), pos(n), seq(n, 2);
           for (int i = 0; i < n; ++i) pos[i] = past + i;
-          const Batch b{ids.data(), pos.data(), n};
-          rb->begin(b);
-          be->begin(b);
+          rb->begin(Batch{ids.data(), pos.data(), nullptr, n});
+          be->begin(Batch{ids.data(), pos.data(), seq.data(), n});
           const std::vector<float> q = random_floats(rng, static_cast<size_t>(n) * c.n_head * c.head_dim);
           const std::vector<float> k = random_floats(rng, static_cast<size_t>(n * kd));
           const std::vector<float> v = random_floats(rng, static_cast<size_t>(n * kd));
@@ -557,7 +605,7 @@ TEST(CpuBackendOps, AttentionMatchesReference) {
 
 // ---- a whole model through each table -------------------------------------------------
 
-TEST(CpuBackendModel, EveryTableMatchesReferenceLogits) {
+TEST_P(CpuLevel, ModelMatchesReferenceLogits) {
   const std::string path = std::string(JETLM_TEST_DATA) + "/../../models/stories260K.gguf";
   auto model = Model::load(path);
   const std::vector<int32_t> ids = {1, 403, 407, 261, 378, 13, 417, 45, 2, 300, 301, 302, 303};
@@ -567,8 +615,9 @@ TEST(CpuBackendModel, EveryTableMatchesReferenceLogits) {
   Context ref_ctx(*model, ro);
   std::vector<float> want(ids.size() * V);
   ref_ctx.decode(ids.data(), static_cast<int>(ids.size()), true, want.data());
-  for (CpuIsa isa : supported_cpu_isas()) {
-    ScopedEnv env("JETLM_CPU_ISA", cpu_isa_name(isa));
+  {
+    const CpuIsa isa = GetParam();
+    ScopedEnv env("JETLM_CPU", cpu_isa_name(isa));
     for (bool incremental : {false, true}) {
       ContextOptions co;
       co.n_threads = 2;

@@ -172,7 +172,7 @@ BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchPar
   const bool gpu_mem = p.n_gpu_layers > 0 && gpu_memory_info(&free0, &total);
   Context ctx(m, co);
   r.backend = ctx.backend_summary();
-  r.cpu_isa = cpu_isa_name(default_cpu_isa());
+  r.cpu_isa = cpu_isa_name(select_cpu_isa());
   static const std::string cpu_name = cpu_model_name();
   r.cpu_info = cpu_name;
 

@@ -14,7 +14,7 @@ namespace jetlm {
 struct CpuOptions {
   bool reference = false;  // scalar float32 path only (jetlm eval --reference)
   int n_threads = 0;       // 0: number of physical cores
-  std::string isa;         // kernel table: "scalar", "avx2", "neon", "dotprod"; empty: JETLM_CPU_ISA or the best
+  std::string isa;         // kernel level (cpu_features.h: "scalar", "avx2", "avx512", ...); empty: JETLM_CPU or the best
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& opts);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -16,18 +17,34 @@ const cpu::CpuKernels* table_of(CpuIsa isa) {
   switch (isa) {
     case CpuIsa::Scalar: return cpu::kernels_scalar();
     case CpuIsa::Avx2: return cpu::kernels_avx2();
+    case CpuIsa::Avx512: return cpu::kernels_avx512();
+    case CpuIsa::Avx512Vnni: return cpu::kernels_avx512vnni();
     case CpuIsa::Neon: return cpu::kernels_neon();
     case CpuIsa::Dotprod: return cpu::kernels_dotprod();
   }
   return nullptr;
 }
 
+std::string supported_list() {
+  std::string s;
+  for (CpuIsa isa : supported_cpu_isas()) s += std::string(s.empty() ? "" : ", ") + cpu_isa_name(isa);
+  return s;
+}
+
 }  // namespace
+
+const std::vector<CpuIsa>& all_cpu_isas() {
+  static const std::vector<CpuIsa> v = {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Avx512,
+                                        CpuIsa::Avx512Vnni, CpuIsa::Neon, CpuIsa::Dotprod};
+  return v;
+}
 
 const char* cpu_isa_name(CpuIsa isa) {
   switch (isa) {
     case CpuIsa::Scalar: return "scalar";
     case CpuIsa::Avx2: return "avx2";
+    case CpuIsa::Avx512: return "avx512";
+    case CpuIsa::Avx512Vnni: return "avx512vnni";
     case CpuIsa::Neon: return "neon";
     case CpuIsa::Dotprod: return "dotprod";
   }
@@ -35,7 +52,7 @@ const char* cpu_isa_name(CpuIsa isa) {
 }
 
 bool parse_cpu_isa(const std::string& s, CpuIsa* out) {
-  for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Avx2, CpuIsa::Neon, CpuIsa::Dotprod}) {
+  for (CpuIsa isa : all_cpu_isas()) {
     if (s == cpu_isa_name(isa)) {
       *out = isa;
       return true;
@@ -44,21 +61,30 @@ bool parse_cpu_isa(const std::string& s, CpuIsa* out) {
   return false;
 }
 
+bool cpu_isa_supported(CpuIsa isa) { return table_of(isa) != nullptr; }
+
 std::vector<CpuIsa> supported_cpu_isas() {
   std::vector<CpuIsa> v;
-  for (CpuIsa isa : {CpuIsa::Scalar, CpuIsa::Neon, CpuIsa::Dotprod, CpuIsa::Avx2})
-    if (table_of(isa)) v.push_back(isa);
+  for (CpuIsa isa : all_cpu_isas())
+    if (cpu_isa_supported(isa)) v.push_back(isa);
   return v;
 }
 
-CpuIsa default_cpu_isa() {
-  if (const char* env = std::getenv("JETLM_CPU_ISA"); env && *env) {
-    CpuIsa isa;
-    if (!parse_cpu_isa(env, &isa)) fail("JETLM_CPU_ISA=", env, ": expected scalar, avx2, neon or dotprod");
-    if (!table_of(isa)) fail("JETLM_CPU_ISA=", env, ": this CPU or build does not support it");
-    return isa;
+CpuIsa select_cpu_isa(const std::string& name) {
+  std::string want = name, source = "CPU kernel level";
+  if (want.empty()) {
+    const char* env = std::getenv("JETLM_CPU");
+    if (!env || !*env) return supported_cpu_isas().back();
+    want = env;
+    source = "JETLM_CPU";
   }
-  return supported_cpu_isas().back();
+  CpuIsa isa;
+  std::string known;
+  for (CpuIsa i : all_cpu_isas()) known += std::string(known.empty() ? "" : ", ") + cpu_isa_name(i);
+  if (!parse_cpu_isa(want, &isa)) fail(source, "=", want, ": unknown level (expected one of ", known, ")");
+  if (!cpu_isa_supported(isa))
+    fail(source, "=", want, ": this CPU or build does not support it (supported here: ", supported_list(), ")");
+  return isa;
 }
 
 const cpu::CpuKernels& cpu_kernels(CpuIsa isa) {

@@ -40,7 +40,7 @@ void grow(std::vector<T>& v, size_t n) {  // buffers grow on the first call of e
 
 }  // namespace
 
-// Decoded rows of one thread: up to kWideRows rows of k values in each family's
+// Decoded rows of one thread: up to kMaxWideRows rows of k values in each family's
 // form, and the wide kernel's scratch.
 struct CpuMatmul::ThreadPanel {
   int64_t k_float = 0, k_quant = 0;  // row lengths the buffers hold
@@ -49,10 +49,10 @@ struct CpuMatmul::ThreadPanel {
   std::vector<int16_t> mn;
   std::vector<float> d, m;
   std::vector<uint8_t> scratch;
-  cpu::PanelStore store[cpu::kWideRows] = {};
+  cpu::PanelStore store[cpu::kMaxWideRows] = {};
 
   void reserve(int64_t cols, bool is_float) {
-    const int R = cpu::kWideRows;
+    const int R = cpu::kMaxWideRows;
     if (is_float) {
       if (cols <= k_float) return;
       f.resize(static_cast<size_t>(R * cols));
@@ -149,12 +149,12 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
     else pool_.run(rows);
     return;
   }
-  // Prompt processing: the wide kernel (8 interleaved rows) where the ISA has one.
-  const cpu::GemmFn wide = n >= cpu::kWideMinTokens ? kern_.gemm8[static_cast<int>(fam)] : nullptr;
-  const int tile_rows = wide ? cpu::kWideRows : cpu::kMaxTileRows;
+  // Prompt processing: the wide kernel (8 or 16 interleaved rows) where the ISA has one.
+  const cpu::GemmFn wide = n >= cpu::kWideMinTokens ? kern_.gemm_wide[static_cast<int>(fam)] : nullptr;
+  const int tile_rows = wide ? kern_.wide_rows[static_cast<int>(fam)] : cpu::kMaxTileRows;
   auto body = [&](int ith, int) {
     ThreadPanel& pn = *panels_[static_cast<size_t>(ith)];
-    cpu::PanelRow rows[cpu::kWideRows];
+    cpu::PanelRow rows[cpu::kMaxWideRows];
     for (int64_t c = queue.take(); c < n_chunks; c = queue.take()) {
       const int64_t r0 = c * chunk, r1 = std::min(R, r0 + chunk);
       for (int t0 = 0; t0 < n; t0 += tb) {

@@ -114,6 +114,8 @@ struct DecIQ4_NL {
 // ---- 256-value super-blocks ------------------------------------------------
 // scales(b) -> KScales; codes(b, h, out) -> the 4 chunks of 32 of half h.
 // Canonical: w = d * sc[g] * q - dmin * mn[g], q unsigned, g = group of 16.
+// kMinsUseD: dmin is d (the mins are a folded code offset), so the kernels may
+// subtract the mins from the integer sum and scale once.
 
 template <class P>
 struct KScales {
@@ -134,6 +136,7 @@ void crumbs(B32<P> qs, B32<P> out[4]) {
 template <class P>
 struct DecQ2_K {
   using Block = BlockQ2_K;
+  static constexpr bool kMinsUseD = false;
   static KScales<P> scales(const Block& b) {
     const typename P::V16 raw = P::v16_load(b.scales);  // low nibble scale, high nibble min
     return KScales<P>{P::h2f(b.d), P::h2f(b.dmin), P::v16_and(raw, 0xF), P::mn_from_u8(P::v16_shr4(raw))};
@@ -145,6 +148,7 @@ struct DecQ2_K {
 template <class P>
 struct DecQ3_K {
   using Block = BlockQ3_K;
+  static constexpr bool kMinsUseD = true;
   static KScales<P> scales(const Block& b) {
     // 16 6-bit codes: low nibbles in bytes 0-7, top 2 bits in bytes 8-11 (blocks.h),
     // gathered four at a time with 32-bit masks.
@@ -174,18 +178,26 @@ struct DecQ3_K {
 template <class P, class B, bool kFifthBit>
 struct DecQ45_K {
   using Block = B;
+  static constexpr bool kMinsUseD = false;
   static KScales<P> scales(const Block& b) {
     // Bytes 0-3: scales 0-3, bytes 4-7: mins 0-3 (low 6 bits); bytes 8-11: low
-    // nibbles of scales/mins 4-7, whose top bits are the top bits of bytes 0-7.
-    uint32_t a[3];
-    std::memcpy(a, b.scales, 12);
-    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
-    const uint32_t sc_lo = a[0] & m6, mn_lo = a[1] & m6;
-    const uint32_t sc_hi = (a[2] & m4) | (((a[0] >> 6) & m2) << 4);
-    const uint32_t mn_hi = ((a[2] >> 4) & m4) | (((a[1] >> 6) & m2) << 4);
-    const typename P::V16 sc = P::v16_zip_lo(P::v16_from_u64(sc_lo | static_cast<uint64_t>(sc_hi) << 32, 0));
-    const typename P::V16 mn = P::v16_zip_lo(P::v16_from_u64(mn_lo | static_cast<uint64_t>(mn_hi) << 32, 0));
-    return KScales<P>{P::h2f(b.d), P::h2f(b.dmin), sc, P::mn_from_u8(mn)};
+    // nibbles of scales/mins 4-7, whose top bits are the top 2 bits of bytes
+    // 0-7. Unpacked with two byte shuffles into v = [8 scales | 8 mins]: about
+    // a third of the instructions of the 32-bit scalar unpacking. The 16-byte
+    // load reads 4 code bytes past the scales, which no lane keeps.
+    alignas(16) static const uint8_t kLo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11};
+    alignas(16) static const uint8_t kHi[16] = {0x80, 0x80, 0x80, 0x80, 0, 1, 2, 3, 0x80, 0x80, 0x80, 0x80, 4, 5, 6, 7};
+    alignas(16) static const uint8_t kLoKeep[16] = {63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0};
+    alignas(16) static const uint8_t kLoHigh[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15};
+    alignas(16) static const uint8_t kTop2[16] = {0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30,
+                                                  0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30, 0x30};
+    using V16 = typename P::V16;
+    const V16 raw = P::v16_load(b.scales);
+    const V16 lo = P::v16_shuffle(raw, kLo);  // low 6 bits of 0-3, low / high nibbles of 4-7
+    const V16 low = P::v16_or(P::template v16_shr_and<0>(lo, kLoKeep), P::template v16_shr_and<4>(lo, kLoHigh));
+    const V16 top = P::template v16_shr_and<2>(P::v16_shuffle(raw, kHi), kTop2);  // (x >> 6) << 4
+    const V16 v = P::v16_or(low, top);
+    return KScales<P>{P::h2f(b.d), P::h2f(b.dmin), P::v16_zip_lo(v), P::mn_from_u8(P::v16_zip_hi(v))};
   }
   static void codes(const Block& b, int h, B32<P> out[4]) {
     for (int p = 0; p < 2; ++p) {
@@ -210,6 +222,7 @@ using DecQ5_K = DecQ45_K<P, BlockQ5_K, true>;
 template <class P>
 struct DecQ6_K {
   using Block = BlockQ6_K;
+  static constexpr bool kMinsUseD = true;
   static KScales<P> scales(const Block& b) {
     const typename P::V16 sc = P::v16_load(b.scales);
     const float d = P::h2f(b.d);

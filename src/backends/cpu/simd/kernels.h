@@ -1,5 +1,6 @@
 // The table of fast CPU kernels of one instruction set. Each ISA translation
-// unit (kernels_scalar.cpp, kernels_avx2.cpp, kernels_neon*.cpp) instantiates
+// unit (kernels_scalar.cpp, kernels_avx2.cpp, kernels_avx512*.cpp,
+// kernels_neon.cpp, kernels_dotprod.cpp) instantiates
 // the same templates (kernels_impl.h) over its own SIMD primitives and exports
 // one table; the backend picks a table at run time (cpu_features.h), so one
 // binary runs on any CPU of its architecture.
@@ -18,13 +19,14 @@ struct AttnTask {
   const float* q = nullptr;  // group rows of head_dim_k, q_stride apart
   int64_t q_stride = 0;
   int group = 0;
-  const void* k = nullptr;   // cache of this KV head at position 0; positions k_stride values apart
+  const void* k = nullptr;   // cache of this KV head at row 0 of the slot; rows k_stride values apart
   const void* v = nullptr;
   int64_t k_stride = 0, v_stride = 0;
   bool f16 = true;           // cache element type: fp16 bits or float32
   int head_dim_k = 0, head_dim_v = 0;
   float scale = 1.f;
-  int lo = 0, hi = 0;        // inclusive
+  int lo = 0, hi = 0;        // positions, inclusive
+  int ring = 1 << 30;        // position j is cache row j % ring (a sliding-window layer's ring)
   float* out = nullptr;      // group rows of head_dim_v, out_stride apart
   int64_t out_stride = 0;
 };
@@ -42,10 +44,12 @@ struct CpuKernels {
   GemvFn gemv[32] = {};
   // Indexed by Family; each handles up to kMaxTileRows rows per call.
   GemmFn gemm[4] = {};
-  // Optional (null: none), indexed by Family: 8 rows per call, which the
-  // kernel interleaves so that each vector lane holds one row (x86: one scale
-  // multiply per 8 rows instead of per row). Worth it from kWideMinTokens tokens.
-  GemmFn gemm8[4] = {};
+  // Optional (null: none), indexed by Family: wide_rows rows per call (8 or
+  // 16, at most kMaxWideRows), which the kernel interleaves so that each
+  // vector lane holds one row (x86: one scale multiply per 8 or 16 rows
+  // instead of per row). Worth it from kWideMinTokens tokens.
+  GemmFn gemm_wide[4] = {};
+  int wide_rows[4] = {};
   // Quantizes one row of k values (k a multiple of act.block) into token row t of act.
   void (*quantize_row)(const float* x, int t, ActQ8* act) = nullptr;
 
@@ -62,12 +66,14 @@ struct CpuKernels {
 };
 
 constexpr int kMaxTileRows = 4;
-constexpr int kWideRows = 8;
+constexpr int kMaxWideRows = kMaxWideRowsLayout;
 constexpr int kWideMinTokens = 16;
 
 // The tables compiled into this binary; null when the ISA is not built for this architecture.
 const CpuKernels* kernels_scalar();
 const CpuKernels* kernels_avx2();
+const CpuKernels* kernels_avx512();
+const CpuKernels* kernels_avx512vnni();
 const CpuKernels* kernels_neon();
 const CpuKernels* kernels_dotprod();
 

@@ -9,7 +9,6 @@
 #include "backends/cpu/simd/kernels.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include <cstdint>
 
 #include "backends/cpu/simd/layout.h"
+#include "backends/cpu/simd/x86_cpuid.h"
 #include "formats/blocks.h"
 #include "formats/tensor_type.h"
 #include "util/fp16.h"
@@ -30,16 +30,17 @@
 
 #include "backends/cpu/simd/prims_avx2.h"
 #include "backends/cpu/simd/kernels_impl.h"
-#include "backends/cpu/simd/wide_avx2.h"
+#include "backends/cpu/simd/wide_x86.h"
 
 namespace {
 jetlm::cpu::CpuKernels make_avx2_table() {
   using jetlm::cpu::Family;
   jetlm::cpu::CpuKernels t;
   fill_table<Avx2Prims>(&t, "avx2");
-  t.gemm8[static_cast<int>(Family::LegacySigned)] = gemm8_legacy_signed;
-  t.gemm8[static_cast<int>(Family::LegacyMin)] = gemm8_legacy_min;
-  t.gemm8[static_cast<int>(Family::KQuant)] = gemm8_k;
+  t.gemm_wide[static_cast<int>(Family::LegacySigned)] = gemm_wide_signed<W256, false, 4>;
+  t.gemm_wide[static_cast<int>(Family::LegacyMin)] = gemm_wide_min<W256, false, 4>;
+  t.gemm_wide[static_cast<int>(Family::KQuant)] = gemm_wide_k<W256, false, 4>;
+  for (int f = 1; f < 4; ++f) t.wide_rows[f] = 8;
   return t;
 }
 }  // namespace
@@ -50,26 +51,10 @@ jetlm::cpu::CpuKernels make_avx2_table() {
 #pragma GCC pop_options
 #endif
 
-namespace {
-// AVX2 (CPUID.7.0:EBX[5]), FMA (CPUID.1:ECX[12]), F16C (ECX[29]), and the OS
-// saving YMM registers (OSXSAVE, ECX[27], and XCR0 bits 1-2).
-bool cpu_has_avx2_fma_f16c() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  const bool fma = c & (1u << 12), f16c = c & (1u << 29), osxsave = c & (1u << 27);
-  if (!fma || !f16c || !osxsave) return false;
-  unsigned xlo, xhi;
-  __asm__("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-  if ((xlo & 6u) != 6u) return false;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return b & (1u << 5);
-}
-}  // namespace
-
 namespace jetlm {
 namespace cpu {
 const CpuKernels* kernels_avx2() {
-  static const bool ok = cpu_has_avx2_fma_f16c();
+  static const bool ok = x86_features().avx2;
   if (!ok) return nullptr;
   static const CpuKernels table = make_avx2_table();
   return &table;

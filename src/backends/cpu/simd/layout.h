@@ -80,7 +80,7 @@ using DecodeRowFn = void (*)(const void* src, int64_t k, PanelStore* out, PanelR
 // act (the other families), tokens counted from act row t0.
 struct GemmArgs {
   const PanelRow* rows = nullptr;
-  int n_rows = 0;  // up to 4 (gemm), up to 8 (gemm8)
+  int n_rows = 0;  // up to 4 (gemm), up to the table's wide_rows (gemm_wide)
   int64_t k = 0;
   const float* x = nullptr;  // Float family: [n_tok][k]
   const ActQ8* act = nullptr;
@@ -88,14 +88,19 @@ struct GemmArgs {
   int n_tok = 0;
   float* y = nullptr;  // y[t * ldy + r], t counted from t0
   int64_t ldy = 0;
-  // gemm8 only: per-thread scratch of at least wide_scratch_bytes(k), and the
+  // gemm_wide only: per-thread scratch of at least wide_scratch_bytes(k), and the
   // largest unsigned code of the format (how many products fit an int16 lane).
   uint8_t* scratch = nullptr;
   int max_code = 255;
 };
-// Interleaved codes (8 k), and per 256 values 16 + 8 vectors of scales and mins
-// and 2 x 8 floats (K formats); per 32 values 2 x 8 floats (32-value formats).
-constexpr int64_t wide_scratch_bytes(int64_t k) { return 8 * k + 4 * k + 2 * 8 * (k / 32) * 4 + 128; }
+// Most rows of one wide call (kernels.h: kMaxWideRows).
+constexpr int kMaxWideRowsLayout = 16;
+// Per 8 rows: interleaved codes (8 k), and per 256 values 16 + 8 vectors of
+// scales and mins and 2 x 8 floats (K formats); per 32 values 2 x 8 floats
+// (32-value formats).
+constexpr int64_t wide_scratch_bytes(int64_t k) {
+  return kMaxWideRowsLayout / 8 * (8 * k + 4 * k + 2 * 8 * (k / 32) * 4) + 128;
+}
 using GemmFn = void (*)(const GemmArgs& a);
 
 }  // namespace cpu

@@ -17,6 +17,7 @@ namespace {
 
 struct Avx2Prims {
   static constexpr int kLanes = 8;
+  static constexpr int kGemvRows = 2;  // rows per pass of the fused matrix-vector kernels (16 registers)
   using B32 = __m256i;
   using I32 = __m256i;
   using F32 = __m256;
@@ -70,6 +71,7 @@ struct Avx2Prims {
 
   static I32 izero() { return _mm256_setzero_si256(); }
   static I32 iadd(I32 a, I32 b) { return _mm256_add_epi32(a, b); }
+  static I32 isub(I32 a, I32 b) { return _mm256_sub_epi32(a, b); }
   static I32 acc_ug(I32 acc, B32 w, B32 a, S16 s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), s));
   }
@@ -155,6 +157,17 @@ struct Avx2Prims {
   static V16 v16_shr4(V16 v) { return _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0xF)); }
   static V16 v16_sub(V16 v, uint8_t s) { return _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(s))); }
   static V16 v16_zip_lo(V16 v) { return _mm_unpacklo_epi8(v, v); }
+  static V16 v16_zip_hi(V16 v) { return _mm_unpackhi_epi8(v, v); }
+  static V16 v16_shuffle(V16 v, const uint8_t* idx) { return _mm_shuffle_epi8(v, v16_load(idx)); }
+  static V16 v16_or(V16 a, V16 b) { return _mm_or_si128(a, b); }
+  template <int S>
+  static V16 v16_shr_and(V16 v, const uint8_t* mask) {
+    if constexpr (S == 0) {
+      return _mm_and_si128(v, v16_load(mask));
+    } else {
+      return _mm_and_si128(_mm_srli_epi16(v, S), v16_load(mask));
+    }
+  }
   // Super-block scales prepared so that one shuffle per chunk yields them:
   // int16, even groups in the low 128-bit lane, odd groups in the high lane.
   // Chunk c needs group 2c over its first 16 values (the 8 int16 pair sums of

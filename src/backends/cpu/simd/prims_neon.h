@@ -21,6 +21,7 @@ namespace {
 template <bool kDot>
 struct NeonPrims {
   static constexpr int kLanes = 4;
+  static constexpr int kGemvRows = 2;  // rows per pass of the fused matrix-vector kernels
   using B32 = uint8x16x2_t;
   using I32 = int32x4_t;
   using F32 = float32x4_t;
@@ -80,6 +81,7 @@ struct NeonPrims {
 
   static I32 izero() { return vdupq_n_s32(0); }
   static I32 iadd(I32 a, I32 b) { return vaddq_s32(a, b); }
+  static I32 isub(I32 a, I32 b) { return vsubq_s32(a, b); }
   // Sum of the 16 products of one group, spread over 4 int32 lanes.
   static int32x4_t group16(uint8x16_t w, uint8x16_t a) {
     if constexpr (kDot) {
@@ -168,6 +170,19 @@ struct NeonPrims {
   static V16 v16_shr4(V16 v) { return vreinterpretq_s8_u8(vshrq_n_u8(vreinterpretq_u8_s8(v), 4)); }
   static V16 v16_sub(V16 v, uint8_t s) { return vsubq_s8(v, vdupq_n_s8(static_cast<int8_t>(s))); }
   static V16 v16_zip_lo(V16 v) { return vzip1q_s8(v, v); }
+  static V16 v16_zip_hi(V16 v) { return vzip2q_s8(v, v); }
+  // tbl gives 0 for any index >= 16 (the 0x80 entries).
+  static V16 v16_shuffle(V16 v, const uint8_t* idx) { return vqtbl1q_s8(v, vld1q_u8(idx)); }
+  static V16 v16_or(V16 a, V16 b) { return vorrq_s8(a, b); }
+  template <int S>
+  static V16 v16_shr_and(V16 v, const uint8_t* mask) {
+    const uint8x16_t u = vreinterpretq_u8_s8(v);
+    if constexpr (S == 0) {
+      return vreinterpretq_s8_u8(vandq_u8(u, vld1q_u8(mask)));
+    } else {
+      return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(u, S), vld1q_u8(mask)));
+    }
+  }
   using SC = V16;
   static SC sc_prepare(V16 v) { return v; }
   static S16 scales_v(SC v, int c) {

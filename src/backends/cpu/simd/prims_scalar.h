@@ -17,6 +17,9 @@ namespace {
 
 struct ScalarPrims {
   static constexpr int kLanes = 1;
+  // Rows per pass of the fused matrix-vector kernels: as many independent
+  // accumulation chains as the registers of the ISA allow.
+  static constexpr int kGemvRows = 2;
   struct B32 {
     uint8_t b[32];
   };
@@ -85,6 +88,7 @@ struct ScalarPrims {
 
   static I32 izero() { return 0; }
   static I32 iadd(I32 a, I32 b) { return a + b; }
+  static I32 isub(I32 a, I32 b) { return a - b; }
   // acc + s0 * sum(w*a over bytes 0-15) + s1 * sum(bytes 16-31); w unsigned, a signed.
   static I32 acc_ug(I32 acc, B32 w, B32 a, S16 s) {
     int32_t lo = 0, hi = 0;
@@ -179,6 +183,28 @@ struct ScalarPrims {
     V16 r;
     for (int i = 0; i < 8; ++i) r.b[2 * i] = r.b[2 * i + 1] = v.b[i];
     return r;
+  }
+  // [b8 b8 b9 b9 ... b15 b15]
+  static V16 v16_zip_hi(V16 v) {
+    V16 r;
+    for (int i = 0; i < 8; ++i) r.b[2 * i] = r.b[2 * i + 1] = v.b[8 + i];
+    return r;
+  }
+  // Byte i = v[idx[i]], or 0 where idx[i] has its top bit set (idx: 0..15 or 0x80).
+  static V16 v16_shuffle(V16 v, const uint8_t* idx) {
+    V16 r;
+    for (int i = 0; i < 16; ++i) r.b[i] = (idx[i] & 0x80) ? 0 : v.b[idx[i] & 15];
+    return r;
+  }
+  static V16 v16_or(V16 a, V16 b) {
+    for (int i = 0; i < 16; ++i) a.b[i] = static_cast<int8_t>(a.b[i] | b.b[i]);
+    return a;
+  }
+  // (v >> S) & mask[i] per byte; the mask must exclude the top S bits (x86 shifts 16-bit lanes).
+  template <int S>
+  static V16 v16_shr_and(V16 v, const uint8_t* mask) {
+    for (int i = 0; i < 16; ++i) v.b[i] = static_cast<int8_t>((static_cast<uint8_t>(v.b[i]) >> S) & mask[i]);
+    return v;
   }
   // Super-block scales prepared for scales_v (here: as they are).
   using SC = V16;
