@@ -60,7 +60,7 @@ fi
 
 step "cross-compiling jetlm and the tests (-mcpu=cortex-a57, static)"
 cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_PREFIX_PATH="$build/deps" \
-  -DCMAKE_BUILD_TYPE=Release -DJETLM_WERROR=ON >/dev/null
+  -DCMAKE_BUILD_TYPE=Release -DJETLM_WERROR=ON -DJETLM_HUB=OFF >/dev/null
 cmake --build "$build" -j"$jobs"
 
 status=0

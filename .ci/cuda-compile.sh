@@ -2,6 +2,7 @@
 # CI check of the CUDA backend's portability promise, on a machine without a GPU:
 #  1. every CUDA source compiles for the Jetson Nano (sm_53) with Debian's
 #     CUDA 11.8 (non-free), g++-11 as host compiler and -std=c++14 (compile only);
+#  0. no raw __CUDA_ARCH__ outside src/backends/cuda/arch.h;
 #  2. the whole project builds and links with the machine's CUDA 13
 #     (/usr/local/cuda) for sm_75 and sm_90.
 # Usage: .ci/cuda-compile.sh [--no-install] [--skip-118] [--skip-13] [-j N]
@@ -22,6 +23,13 @@ while [ $# -gt 0 ]; do
 done
 
 nvcc118=/usr/lib/nvidia-cuda-toolkit/bin/nvcc
+
+# One source of truth for the branch choice (src/backends/cuda/arch.h): device code
+# compares JETLM_CUDA_ARCH, so the Tegra X1 profile takes exactly the sm_53 branches.
+if grep -rn "__CUDA_ARCH__" "$root/src/backends/cuda" | grep -v "/arch.h:"; then
+  echo "error: raw __CUDA_ARCH__ outside src/backends/cuda/arch.h (compare JETLM_CUDA_ARCH)" >&2
+  exit 1
+fi
 
 if [ "$do118" = 1 ]; then
   if [ "$install" = 1 ] && [ ! -x "$nvcc118" ]; then

@@ -3,8 +3,10 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "backends/backend.h"
+#include "backends/memory_plan.h"
 
 namespace jetlm {
 
@@ -16,7 +18,23 @@ struct GpuOptions {
 std::unique_ptr<Backend> make_gpu_backend(const GpuOptions& opts);
 // True when this build has a CUDA backend and a device is present.
 bool gpu_available();
-// Free and total memory of the GPU (false without one).
+// Memory a model may still take on the GPU (usable_device_bytes: on an
+// integrated GPU the system's available memory less the OS reserve) and its
+// total (false without one).
 bool gpu_memory_info(size_t* free_bytes, size_t* total_bytes);
+// The device's capabilities and memory, as the memory plan sees them (false without one).
+bool gpu_describe(int device, DeviceDesc* out);
+
+// Bandwidths of the GPU (jetlm bench --bandwidth), GB/s; -1 where not measured.
+struct GpuBandwidth {
+  std::string name;
+  bool integrated = false;       // shares DRAM with the CPU (Jetson)
+  double device_read_gbs = -1;   // a kernel reading device memory
+  double d2d_gbs = -1;           // cudaMemcpy device to device (bytes read + written, per second)
+  double h2d_gbs = -1;           // cudaMemcpy from pinned host memory
+  double mapped_read_gbs = -1;   // a kernel reading mapped (zero-copy) host memory: integrated GPUs
+};
+// Measures with buffers of `bytes` (false without a CUDA device).
+bool gpu_measure_bandwidth(size_t bytes, GpuBandwidth* out);
 
 }  // namespace jetlm

@@ -2,10 +2,12 @@
 // -ngl auto (the default) and behind the out-of-memory message of an explicit
 // -ngl. Weights count their file bytes (none when the GPU reads the map in
 // place), the KV cache its rows, plus the activations and workspaces of one
-// batch and a fixed reserve for the CUDA context and libraries.
+// batch and a fixed reserve for the CUDA context and libraries; every figure
+// comes from models/context_memory.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "formats/tensor_type.h"
 #include "models/hparams.h"
@@ -24,10 +26,11 @@ struct GpuFitInputs {
 
 struct GpuFit {
   int64_t layer_bytes = 0;   // one transformer layer: weights + its KV cache (largest layer)
+  std::vector<int64_t> layer_each;  // [n_layer] the same for every layer (sliding-window layers keep less KV)
   int64_t output_bytes = 0;  // output norm + output matrix (on the GPU only with every layer)
   int64_t fixed_bytes = 0;   // activations, logits, workspaces, reserve
   int max_layers = 0;        // the largest -ngl that fits: 0..n_layer, n_layer + 1 = everything
-  // Estimated device bytes for -ngl n (n clamped to 0..n_layer + 1).
+  // Estimated device bytes for -ngl n (n clamped to 0..n_layer + 1): the last n layers.
   int64_t bytes_for(int n, int n_layer) const;
 };
 

@@ -29,6 +29,19 @@ struct LayerTensors {
   const GgufTensor* post_ffn_norm = nullptr;   // [n_embd] f32 (gemma3)
 };
 
+// Every tensor of a layer, once: whoever walks a layer's tensors (loading,
+// sizing, placing) iterates this list instead of naming the fields again.
+using LayerTensorField = const GgufTensor* LayerTensors::*;
+inline constexpr LayerTensorField kLayerTensorFields[] = {
+    &LayerTensors::attn_norm, &LayerTensors::wq,     &LayerTensors::wk,       &LayerTensors::wv,
+    &LayerTensors::wo,        &LayerTensors::bq,     &LayerTensors::bk,       &LayerTensors::bv,
+    &LayerTensors::q_norm,    &LayerTensors::k_norm, &LayerTensors::post_attn_norm,
+    &LayerTensors::ffn_norm,  &LayerTensors::w_gate, &LayerTensors::w_up,     &LayerTensors::w_down,
+    &LayerTensors::post_ffn_norm};
+static_assert(sizeof(kLayerTensorFields) / sizeof(kLayerTensorFields[0]) * sizeof(const GgufTensor*) ==
+                  sizeof(LayerTensors),
+              "kLayerTensorFields lists every field of LayerTensors");
+
 struct ModelTensors {
   const GgufTensor* tok_embd = nullptr;     // [n_embd, n_vocab]
   const GgufTensor* output_norm = nullptr;  // [n_embd] f32

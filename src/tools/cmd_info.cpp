@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <utility>
 
+#include "backends/gpu_factory.h"
+#include "backends/memory_plan.h"
+#include "models/context_memory.h"
 #include "hub/fs.h"
 #include "models/gpu_fit.h"
 #include "models/model.h"
@@ -20,6 +24,62 @@ static std::string mib(size_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
   return buf;
+}
+
+// The GPU the plan is for: the real one, else the profile JETLM_DEVICE_PROFILE
+// names (tegra-x1 with JETLM_EMULATE_MEM_GB GB), for planning on another machine.
+static bool plan_device(DeviceDesc* d) {
+  if (gpu_describe(0, d)) return true;
+  const char* profile = std::getenv("JETLM_DEVICE_PROFILE");
+  if (!profile || !*profile) return false;
+  *d = emulated_device(profile, emulated_mem_gb_from_env(), DeviceDesc());
+  d->name += " (JETLM_DEVICE_PROFILE: planned, not present)";
+  return true;
+}
+
+// -ngl n: the memory plan, and where it puts the bytes of weights, KV cache and scratch.
+static void print_gpu_plan(const Model& model, int64_t ngl, const ContextShape& shape, bool unified) {
+  const HParams& hp = model.hparams();
+  const ModelTensors& T = model.tensors();
+  DeviceDesc d;
+  if (!plan_device(&d)) {
+    std::printf("GPU:             none (no CUDA device%s): -ngl %lld would fail; everything runs on the CPU\n",
+                gpu_available() ? "" : " in this build or on this machine", static_cast<long long>(ngl));
+    return;
+  }
+  const MemoryPlan plan = choose_memory_plan(d, unified);
+  std::printf("GPU:             %s, sm_%d, %d SMs, %s; host registration %s, pageable access %s, "
+              "concurrent managed access %s\n",
+              d.name.c_str(), d.cc, d.sm_count, d.integrated ? "integrated" : "discrete", d.host_register ? "yes" : "no",
+              d.pageable_access ? "yes" : "no", d.concurrent_managed ? "yes" : "no");
+  std::printf("memory plan:     %s: %s (%s)\n", plan_name(plan.weights), plan_summary(plan.weights), plan.why.c_str());
+  const size_t usable = usable_device_bytes(d);
+  GpuFitInputs in;
+  in.n_ctx = static_cast<int>(shape.n_ctx);
+  in.n_batch = static_cast<int>(shape.n_batch);
+  in.kv_type = shape.kv_type;
+  in.weights_in_place = plan.weights == WeightPlan::InPlace;
+  in.free_bytes = usable;
+  const GpuFit fit = estimate_gpu_fit(hp, T, in);
+  const int n = static_cast<int>(std::min<int64_t>(ngl, hp.n_layer + 1));
+  int64_t gpu_w = 0, gpu_kv = 0;
+  for (int i = 0; i < std::min(n, hp.n_layer); ++i) {
+    const int il = hp.n_layer - 1 - i;
+    gpu_w += layer_weight_bytes(T.layers[static_cast<size_t>(il)]);
+    gpu_kv += layer_kv_bytes(hp, il, shape);
+  }
+  if (n > hp.n_layer) gpu_w += output_weight_bytes(T, true);
+  const int64_t all_w = static_cast<int64_t>(model.weights_bytes());
+  const int64_t cpu_w = std::max<int64_t>(0, all_w - gpu_w);
+  const WeightPlacement wp = place_weights(plan.weights, gpu_w, cpu_w);
+  std::printf("GPU (-ngl %lld):    device %s (weights %s, KV cache %s, scratch and reserve %s); host %s; page cache %s\n",
+              static_cast<long long>(ngl), mib(static_cast<size_t>(fit.bytes_for(n, hp.n_layer))).c_str(),
+              mib(static_cast<size_t>(wp.device)).c_str(), mib(static_cast<size_t>(gpu_kv)).c_str(),
+              mib(static_cast<size_t>(n > 0 ? fit.fixed_bytes : 0)).c_str(), mib(static_cast<size_t>(wp.host)).c_str(),
+              mib(static_cast<size_t>(wp.page_cache)).c_str());
+  std::printf("fits:            -ngl %d (%d of %d layers%s) in %s usable of %s\n", fit.max_layers,
+              std::min(fit.max_layers, hp.n_layer), hp.n_layer, fit.max_layers > hp.n_layer ? " and the output" : "",
+              mib(usable).c_str(), mib(d.total_bytes).c_str());
 }
 
 // ollama's own template and options beside the GGUF (the GGUF's template stays the one jetlm uses).
@@ -43,7 +103,7 @@ int cmd_info(int argc, char** argv) {
   args.option("-c,--ctx-size", "N", "context size for the memory estimate (0: training context)", "0");
   args.option("--kv-type", "TYPE", "KV cache type for the estimate: f16 or f32", "f16");
   args.flag("--tensors", "list every tensor");
-  args.option("-ngl,--gpu-layers,--n-gpu-layers", "N", "also estimate the GPU memory of N offloaded layers", "0");
+  args.option("-ngl,--gpu-layers,--n-gpu-layers", "N", "also show the GPU memory plan and the memory of N offloaded layers", "0");
   args.flag("--unified", "... with the GPU reading the weights from the map in place");
   if (!args.parse(argc, argv)) return 0;
   if (args.get("--model").empty() && args.get("-hf").empty()) throw UsageError("jetlm info: -m MODEL or -hf REPO is required");
@@ -91,25 +151,16 @@ int cmd_info(int argc, char** argv) {
   if (n_ctx <= 0) n_ctx = hp.n_ctx_train;
   const std::string kv = args.get("--kv-type");
   if (kv != "f16" && kv != "f32") throw UsageError("--kv-type: expected f16 or f32");
-  const size_t esz = kv == "f16" ? 2 : 4;
-  const size_t kv_bytes = static_cast<size_t>(n_ctx) * hp.n_layer * (hp.n_embd_k_gqa() + hp.n_embd_v_gqa()) * esz;
+  ContextShape shape;
+  shape.n_ctx = n_ctx;
+  shape.kv_type = kv == "f16" ? TensorType::F16 : TensorType::F32;
+  const size_t kv_bytes = static_cast<size_t>(context_memory(hp, model->tensors(), shape).kv);
   const size_t weights = model->weights_bytes();
   std::printf("memory:          weights %s (mapped once) + KV cache %s (%lld tokens, %s) = %s\n", mib(weights).c_str(),
               mib(kv_bytes).c_str(), static_cast<long long>(n_ctx), kv.c_str(), mib(weights + kv_bytes).c_str());
   std::printf("bytes per token: %s read per generated token\n", mib(model->bytes_per_token()).c_str());
   const int64_t ngl = args.get_int("-ngl", 0, INT64_MAX);
-  if (ngl > 0) {
-    GpuFitInputs in;
-    in.n_ctx = static_cast<int>(n_ctx);
-    in.kv_type = kv == "f16" ? TensorType::F16 : TensorType::F32;
-    in.weights_in_place = args.has("--unified");
-    const GpuFit fit = estimate_gpu_fit(hp, model->tensors(), in);
-    const int n = static_cast<int>(std::min<int64_t>(ngl, hp.n_layer + 1));
-    std::printf("GPU (-ngl %lld):    about %s of device memory%s\n", static_cast<long long>(ngl),
-                mib(static_cast<size_t>(fit.bytes_for(n, hp.n_layer))).c_str(),
-                in.weights_in_place ? ": weights read from the map in place (counted once, above)"
-                                    : ": weights copied, KV cache, activations, workspace");
-  }
+  if (ngl > 0) print_gpu_plan(*model, ngl, shape, args.has("--unified"));
   return 0;
 }
 

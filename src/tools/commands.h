@@ -23,6 +23,7 @@ int cmd_quantize(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_template(int argc, char** argv);
+int cmd_serve(int argc, char** argv);  // src/tools/cmd_serve.cpp, or src/server/no_httplib.cpp without cpp-httplib
 int cmd_pull(int argc, char** argv);
 int cmd_models(int argc, char** argv);
 

@@ -42,14 +42,14 @@ void add_model_options(Args& a) {
   add_context_options(a);
 }
 
-Session load_session(const Args& a) {
+Session load_session(const Args& a, bool with_context) {
   const auto t0 = std::chrono::steady_clock::now();
   Session s;
   std::string path = resolve_model_arg(a);
   if (path.empty()) path = default_model_path();
   s.model = Model::load(path);
   s.tokenizer = Tokenizer::from_gguf(s.model->file());
-  s.context = std::make_unique<Context>(*s.model, context_options(a, *s.model));
+  if (with_context) s.context = std::make_unique<Context>(*s.model, context_options(a, *s.model));
   s.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return s;
 }

@@ -26,9 +26,10 @@ struct Session {
 // binary's parent directory or the working directory.
 std::string default_model_path(const char* argv0_hint = nullptr);
 
-// -m, -hf (tools/model_arg.h) plus the context options; load_session reads them.
+// -m, -hf (tools/model_arg.h) plus the context options; load_session reads them. Without a context
+// (serve: the engine makes its own) the session holds model and tokenizer only.
 void add_model_options(Args& a);
-Session load_session(const Args& a);
+Session load_session(const Args& a, bool with_context = true);
 
 // --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n,
 // --frequency-penalty, --presence-penalty, --seed, -n, --stop, --ignore-eos.

@@ -8,9 +8,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backends/cuda/arch.h"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_desc.h"
 #include "gguf/gguf.h"
 #include "util/error.h"
+#include "util/file_pages.h"
 
 namespace jetlm {
 namespace cuda {
@@ -80,21 +83,34 @@ CudaBackend::CudaBackend(const GpuOptions& opts) : opts_(opts), device_(opts.dev
   CUDA_CHECK(cudaSetDevice(device_));
   kernels_init();
   set_matvec_tuning(matvec_tuning_from_env());
-  cudaDeviceProp prop;
-  CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
-  n_sm_ = prop.multiProcessorCount;
-  // Integrated GPUs (Jetson) share DRAM with the CPU: a copy of the weights would only double them.
-  unified_ = opts.unified || prop.integrated;
+  // The memory plan from what the device can do (or what the emulated profile says it can).
+  desc_ = describe_device(device_);
+  if (!desc_.present) fail("CUDA device ", device_, ": cannot read its properties");
+  MemoryPlan plan = choose_memory_plan(desc_, opts.unified);
+  // JETLM_CUDA_PLAN=device|in-place|streamed: another plan on this device (tests, measurements).
+  if (const char* forced = std::getenv("JETLM_CUDA_PLAN")) {
+    const std::string f(forced);
+    if (f == "device") plan.weights = WeightPlan::Device;
+    else if (f == "in-place" && desc_.host_register) plan.weights = WeightPlan::InPlace;
+    else if (f == "streamed") plan.weights = WeightPlan::Streamed;
+    else if (!f.empty()) fail("JETLM_CUDA_PLAN=", f, ": expected device, streamed or (with host registration) in-place");
+    if (!f.empty()) plan.why = "JETLM_CUDA_PLAN";
+  }
+  plan_ = plan.weights;
+  n_sm_ = desc_.sm_count;
   use_graphs_ = env_flag("JETLM_CUDA_GRAPHS", true);
   fuse_ = env_flag("JETLM_CUDA_FUSE", true);
   fork_ = env_flag("JETLM_CUDA_FORK", true);
   speculate_ = env_flag("JETLM_CUDA_SPECULATE", true);
 #if defined(CUDART_VERSION) && CUDART_VERSION >= 12030
-  set_pdl(prop.major >= 9 && env_flag("JETLM_CUDA_PDL", true));
+  set_pdl(cc_has_pdl(effective_cc(desc_.cc)) && env_flag("JETLM_CUDA_PDL", true));
 #else
   set_pdl(false);
 #endif
-  name_ = str_cat("CUDA", device_, " (", prop.name, ", sm_", prop.major, prop.minor, unified_ ? ", unified memory" : "", ")");
+  name_ = str_cat("CUDA", device_, " (", desc_.name, ", sm_", desc_.cc, ", ", plan_name(plan_), " weights)");
+  // Off the default path (a discrete GPU's copy), say what the plan does and why.
+  if (plan_ != WeightPlan::Device || opts.unified)
+    std::fprintf(stderr, "jetlm: %s: %s (%s)\n", name_.c_str(), plan_summary(plan_), plan.why.c_str());
   CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaStreamCreateWithFlags(&side_, cudaStreamNonBlocking));
   CUDA_CHECK(cudaEventCreateWithFlags(&ev_fork_, cudaEventDisableTiming));
@@ -139,6 +155,11 @@ CudaBackend::~CudaBackend() {
     if (g.exec) cudaGraphExecDestroy(g.exec);
   blas_destroy(blas_);
   for (void* p : allocs_) cudaFree(p);
+  note_device_alloc(-alloc_bytes_);
+  for (int i = 0; i < 2; ++i) {
+    if (h_load_[i]) cudaFreeHost(h_load_[i]);
+    if (load_free_[i]) cudaEventDestroy(load_free_[i]);
+  }
   for (const Registered& r : registered_) cudaHostUnregister(reinterpret_cast<void*>(r.begin));
   if (h_batch_) cudaFreeHost(h_batch_);
   if (h_stage_) cudaFreeHost(h_stage_);
@@ -153,17 +174,53 @@ CudaBackend::~CudaBackend() {
 
 void* CudaBackend::dev_alloc(size_t bytes, const std::string& what) {
   void* p = nullptr;
-  const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
+  cudaError_t err = cudaSuccess;
+  // An emulated profile's memory is all there is: refuse what would pass its cap.
+  if (!desc_.emulated.empty() && device_allocated() + static_cast<int64_t>(bytes) > static_cast<int64_t>(desc_.total_bytes))
+    err = cudaErrorMemoryAllocation;
+  else
+    err = cudaMalloc(&p, bytes ? bytes : 1);
   if (err == cudaErrorMemoryAllocation) {
     (void)cudaGetLastError();
     size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
+    device_memory(&free_b, &total_b);
     throw OutOfDeviceMemory(str_cat("out of GPU memory allocating ", mib(bytes), " for ", what, " (", mib(free_b),
                                     " free of ", mib(total_b), ")"));
   }
   CUDA_CHECK(err);
   allocs_.push_back(p);
+  alloc_bytes_ += static_cast<int64_t>(bytes);
+  note_device_alloc(static_cast<int64_t>(bytes));
   return p;
+}
+
+void CudaBackend::plan_failed(const std::string& why) {
+  const WeightPlan next = fallback_plan(plan_, desc_);
+  std::fprintf(stderr, "jetlm: %s weights failed (%s): falling back to %s weights\n", plan_name(plan_), why.c_str(),
+               plan_name(next));
+  plan_ = next;
+}
+
+bool CudaBackend::stream_copy(void* dst, const void* src, size_t bytes) {
+  for (int i = 0; i < 2; ++i) {
+    if (h_load_[i]) continue;
+    if (cudaHostAlloc(&h_load_[i], kLoadChunk, cudaHostAllocDefault) != cudaSuccess ||
+        cudaEventCreateWithFlags(&load_free_[i], cudaEventDisableTiming) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+  }
+  const char* s = static_cast<const char*>(src);
+  char* d = static_cast<char*>(dst);
+  for (size_t off = 0, k = 0; off < bytes; off += kLoadChunk, ++k) {
+    const size_t n = std::min(kLoadChunk, bytes - off);
+    const int b = static_cast<int>(k & 1);
+    CUDA_CHECK(cudaEventSynchronize(load_free_[b]));  // its previous chunk has reached the device
+    std::memcpy(h_load_[b], s + off, n);
+    CUDA_CHECK(cudaMemcpyAsync(d + off, h_load_[b], n, cudaMemcpyHostToDevice, stream_));
+    CUDA_CHECK(cudaEventRecord(load_free_[b], stream_));
+  }
+  return true;
 }
 
 // Device address of host memory inside the file mapping, registering the
@@ -173,34 +230,22 @@ const void* CudaBackend::unified_view(const void* host, size_t bytes, const std:
   const uintptr_t p = reinterpret_cast<uintptr_t>(host);
   for (const Registered& r : registered_)
     if (p >= r.begin && p + bytes <= r.end) return r.dev + (p - r.begin);
-  uintptr_t begin = 0, end = 0;
-  if (FILE* f = std::fopen("/proc/self/maps", "r")) {
-    unsigned long long b = 0, e = 0;
-    char line[512];
-    while (std::fgets(line, sizeof line, f)) {
-      if (std::sscanf(line, "%llx-%llx", &b, &e) == 2 && p >= b && p + bytes <= e) {
-        begin = static_cast<uintptr_t>(b);
-        end = static_cast<uintptr_t>(e);
-        break;
-      }
-    }
-    std::fclose(f);
-  }
-  if (end == 0) fail("unified memory: cannot find the mapping that holds ", what, " in /proc/self/maps");
+  Mapping m;
+  if (!find_mapping(host, bytes, &m)) fail("unified memory: cannot find the mapping that holds ", what, " in /proc/self/maps");
   unsigned flags = cudaHostRegisterMapped | cudaHostRegisterPortable;
 #if defined(CUDART_VERSION) && CUDART_VERSION >= 11010
   flags |= cudaHostRegisterReadOnly;  // the model is mapped read-only
 #endif
-  const cudaError_t err = cudaHostRegister(reinterpret_cast<void*>(begin), end - begin, flags);
-  if (err != cudaSuccess) {
-    (void)cudaGetLastError();
-    fail("unified memory: cannot register the model mapping (", mib(end - begin), ") with the GPU: ",
-         cudaGetErrorString(err), " (run without --unified to copy the weights instead)");
-  }
+  const cudaError_t err = cudaHostRegister(reinterpret_cast<void*>(m.begin), m.end - m.begin, flags);
   void* dev = nullptr;
-  CUDA_CHECK(cudaHostGetDevicePointer(&dev, reinterpret_cast<void*>(begin), 0));
-  registered_.push_back(Registered{begin, end, static_cast<char*>(dev)});
-  return static_cast<char*>(dev) + (p - begin);
+  if (err == cudaSuccess && cudaHostGetDevicePointer(&dev, reinterpret_cast<void*>(m.begin), 0) == cudaSuccess) {
+    registered_.push_back(Registered{m.begin, m.end, static_cast<char*>(dev)});
+    return static_cast<char*>(dev) + (p - m.begin);
+  }
+  if (err == cudaSuccess) cudaHostUnregister(reinterpret_cast<void*>(m.begin));
+  (void)cudaGetLastError();
+  plan_failed(str_cat("cannot register the model mapping (", mib(m.end - m.begin), ") with the GPU: ", cudaGetErrorString(err)));
+  return nullptr;
 }
 
 Weight CudaBackend::load_weight(const GgufTensor& t) {
@@ -214,19 +259,32 @@ Weight CudaBackend::load_weight(const GgufTensor& t) {
   const size_t bytes = row_bytes(t.type, w.cols) * static_cast<size_t>(w.rows);
   if (bytes > t.nbytes) fail("tensor ", t.name, ": ", t.nbytes, " bytes, expected ", bytes);
   const int align = wtype_row_alignment(static_cast<WType>(t.type));
-  // Unified: read in place, unless the file's alignment is below what the kernels load with.
-  if (unified_ && reinterpret_cast<uintptr_t>(t.data) % static_cast<uintptr_t>(align) == 0) {
+  // In place, unless the file's alignment is below what the kernels load with.
+  if (plan_ == WeightPlan::InPlace && reinterpret_cast<uintptr_t>(t.data) % static_cast<uintptr_t>(align) == 0) {
     w.data = unified_view(t.data, bytes, "tensor " + t.name);
-    return w;
+    if (w.data) return w;
   }
   void* d = dev_alloc(bytes, "tensor " + t.name);
-  CUDA_CHECK(cudaMemcpy(d, t.data, bytes, cudaMemcpyHostToDevice));
   w.data = d;
+  if (plan_ == WeightPlan::Streamed) {
+    if (stream_copy(d, t.data, bytes)) {
+      // The GPU's copy is the only one the GPU reads; the CPU reads this range again only
+      // for a tensor it shares (a tied table), which then faults back in from the file.
+      released_bytes_ += release_file_pages(t.data, bytes);
+      return w;
+    }
+    plan_failed("no pinned staging memory");
+  }
+  CUDA_CHECK(cudaMemcpy(d, t.data, bytes, cudaMemcpyHostToDevice));
   return w;
 }
 
 bool CudaBackend::device_memory(size_t* free_bytes, size_t* total_bytes) const {
-  return cudaMemGetInfo(free_bytes, total_bytes) == cudaSuccess;
+  const DeviceDesc d = describe_device(device_);
+  if (!d.present) return false;
+  *free_bytes = usable_device_bytes(d);
+  *total_bytes = d.total_bytes;
+  return true;
 }
 
 float* CudaBackend::alloc(int64_t n_floats) {

@@ -15,6 +15,7 @@
 #include "backends/backend.h"
 #include "backends/cuda/kernels.h"
 #include "backends/gpu_factory.h"
+#include "backends/memory_plan.h"
 
 namespace jetlm {
 namespace cuda {
@@ -54,7 +55,7 @@ class CudaBackend : public Backend {
 
   std::string name() const override { return name_; }
   bool device_memory(size_t* free_bytes, size_t* total_bytes) const override;
-  bool weights_in_place() const override { return unified_; }
+  bool weights_in_place() const override { return plan_ == WeightPlan::InPlace; }
   Weight load_weight(const GgufTensor& t) override;
   float* alloc(int64_t n_floats) override;
   KvLayer alloc_kv(int64_t n_seq, int64_t n_ctx, int64_t ring, int64_t k_row, int64_t v_row, TensorType type) override;
@@ -80,6 +81,9 @@ class CudaBackend : public Backend {
   // Counters for tests and benchmarks.
   int graphs_captured() const { return graphs_captured_; }
   int graph_launches() const { return graph_launches_; }
+  // The device as the memory plan saw it, and the plan the weights follow now.
+  const DeviceDesc& device_desc() const { return desc_; }
+  WeightPlan weight_plan() const { return plan_; }
 
  private:
   void enqueue(const Op& op);
@@ -93,7 +97,12 @@ class CudaBackend : public Backend {
   void spec_launch();
   void spec_fail();
   void* dev_alloc(size_t bytes, const std::string& what);
+  // The device address of mapped host memory (registering its mapping); nullptr when registration fails.
   const void* unified_view(const void* host, size_t bytes, const std::string& what);
+  // Copies host bytes into device memory through the two pinned load buffers; false when they cannot be had.
+  bool stream_copy(void* dst, const void* src, size_t bytes);
+  // The plan failed (`why`): says so in one line and moves to the next one.
+  void plan_failed(const std::string& why);
   void stage_reserve(size_t bytes);
   void ensure_batch_capacity(int n);
   void ensure_gemm(int n, int64_t cols, int64_t rows, TensorType type);
@@ -117,7 +126,8 @@ class CudaBackend : public Backend {
   GpuOptions opts_;
   int device_ = 0;
   int n_sm_ = 1;
-  bool unified_ = false;
+  DeviceDesc desc_;
+  WeightPlan plan_ = WeightPlan::Device;
   bool use_graphs_ = true;
   bool fuse_ = true;
   bool fork_ = true;  // products of one input in two types: two launches side by side (JETLM_CUDA_FORK)
@@ -127,6 +137,12 @@ class CudaBackend : public Backend {
   cudaEvent_t ev_fork_ = nullptr, ev_join_ = nullptr;
 
   std::vector<void*> allocs_;
+  int64_t alloc_bytes_ = 0;
+  // Streamed plan: two pinned buffers, each free again once its event has passed.
+  static constexpr size_t kLoadChunk = size_t(4) << 20;
+  void* h_load_[2] = {nullptr, nullptr};
+  cudaEvent_t load_free_[2] = {nullptr, nullptr};
+  size_t released_bytes_ = 0;  // file pages dropped after streaming
   struct Registered { uintptr_t begin, end; char* dev; };
   std::vector<Registered> registered_;
 

@@ -1,5 +1,7 @@
 // The GPU factory of a CUDA build (the no-CUDA stub is backends/gpu_factory.cpp).
+#include "backends/cuda/bandwidth.h"
 #include "backends/cuda/cuda_backend.h"
+#include "backends/cuda/device_desc.h"
 #include "backends/gpu_factory.h"
 
 namespace jetlm {
@@ -20,12 +22,29 @@ bool gpu_available() {
 }
 
 bool gpu_memory_info(size_t* free_bytes, size_t* total_bytes) {
-  if (!gpu_available()) return false;
-  if (cudaMemGetInfo(free_bytes, total_bytes) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
+  DeviceDesc d;
+  if (!gpu_describe(0, &d)) return false;
+  *free_bytes = usable_device_bytes(d);
+  *total_bytes = d.total_bytes;
   return true;
+}
+
+bool gpu_measure_bandwidth(size_t bytes, GpuBandwidth* out) {
+  cuda::BandwidthFigures f;
+  if (!cuda::measure_bandwidth(bytes, &f)) return false;
+  out->name = f.name;
+  out->integrated = f.integrated;
+  out->device_read_gbs = f.device_read_gbs;
+  out->d2d_gbs = f.d2d_gbs;
+  out->h2d_gbs = f.h2d_gbs;
+  out->mapped_read_gbs = f.mapped_read_gbs;
+  return true;
+}
+
+bool gpu_describe(int device, DeviceDesc* out) {
+  if (!gpu_available()) return false;
+  *out = cuda::describe_device(device);
+  return out->present;
 }
 
 }  // namespace jetlm

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "backends/cuda/arch.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/trace.cuh"
@@ -29,7 +30,7 @@ namespace cuda {
 // Wait until the previous kernel in the stream has completed and its writes
 // are visible. A no-op when the kernel was launched without the PDL attribute.
 JDEV void pdl_wait() {
-#if JETLM_PDL_TOOLKIT && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#if JETLM_PDL_TOOLKIT && JETLM_CUDA_ARCH >= JETLM_ARCH_PDL
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
@@ -37,7 +38,7 @@ JDEV void pdl_wait() {
 // its own pdl_wait(), but its launch and weight prefetch overlap our work.
 // Called right after pdl_wait(): the chain runs at most one kernel ahead.
 JDEV void pdl_trigger() {
-#if JETLM_PDL_TOOLKIT && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#if JETLM_PDL_TOOLKIT && JETLM_CUDA_ARCH >= JETLM_ARCH_PDL
   asm volatile("griddepcontrol.launch_dependents;");
 #endif
 }
@@ -145,14 +146,17 @@ inline int device_attr(cudaDeviceAttr what) {
   CUDA_CHECK(cudaDeviceGetAttribute(&v, what, dev));
   return v;
 }
+// (The Tegra X1 profile plans for the Nano's one multiprocessor: its launch configurations.)
 inline int sm_count() {
-  static const int n = device_attr(cudaDevAttrMultiProcessorCount);
+  static const int n = JETLM_CUDA_EMULATED ? 1 : device_attr(cudaDevAttrMultiProcessorCount);
   return n;
 }
-inline bool has_dp4a() {
-  static const int cc = 10 * device_attr(cudaDevAttrComputeCapabilityMajor) + device_attr(cudaDevAttrComputeCapabilityMinor);
-  return cc >= 61;
+inline int device_cc() {
+  static const int cc = effective_cc(10 * device_attr(cudaDevAttrComputeCapabilityMajor) +
+                                     device_attr(cudaDevAttrComputeCapabilityMinor));
+  return cc;
 }
+inline bool has_dp4a() { return cc_has_dp4a(device_cc()); }
 
 }  // namespace cuda
 }  // namespace jetlm

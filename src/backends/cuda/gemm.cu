@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "backends/cuda/arch.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
 
@@ -31,7 +32,10 @@ BlasHandle* blas_create(cudaStream_t s) {
     fail_at(__FILE__, __LINE__, "cublasCreate failed: cuBLAS status " + std::to_string(static_cast<int>(st)));
   }
   CUBLAS_CHECK(cublasSetStream(b->h, s));
-#if defined(CUDART_VERSION) && CUDART_VERSION < 11000
+#if JETLM_CUDA_EMULATED && defined(CUDART_VERSION) && CUDART_VERSION >= 11000
+  // The Tegra X1 profile: no tensor cores (and no TF32), as on Maxwell.
+  CUBLAS_CHECK(cublasSetMathMode(b->h, CUBLAS_PEDANTIC_MATH));
+#elif defined(CUDART_VERSION) && CUDART_VERSION < 11000
   // CUDA 10 uses tensor cores for GemmEx only when asked to.
   CUBLAS_CHECK(cublasSetMathMode(b->h, CUBLAS_TENSOR_OP_MATH));
 #endif

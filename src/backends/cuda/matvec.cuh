@@ -64,7 +64,7 @@ JHD int xq_stride(int cols) { return xq_index<F>(cols / 8) + 1; }
 
 // Signed 8-bit dot product of 4 byte pairs, plus c.
 JDEV int dot_s8x4(uint32_t a, uint32_t b, int c) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 610
+#if JETLM_CUDA_ARCH >= JETLM_ARCH_DP4A
   return __dp4a(static_cast<int>(a), static_cast<int>(b), c);
 #else
   // The host never picks the int8 kernels below sm_61; this keeps them compilable.
@@ -354,7 +354,7 @@ JDEV void row_slots(const MatvecArgs& a, RowGroup g, bool glu, const uint8_t* (&
 // warps at 64 registers, 5-9% slower on the Q4_K_M models.)
 template <class F, int N, int R, bool Q8>
 __global__ void __launch_bounds__(kMvThreads, 2) matvec_kernel(const MatvecArgs a, const MatvecPlan p) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 610
+#if JETLM_CUDA_ARCH && JETLM_CUDA_ARCH < JETLM_ARCH_DP4A
   if (Q8) return;  // never launched without dp4a (see run_matvec_n): nothing to compile
 #endif
   KTrace trace(kTrMatvec << 24 | static_cast<uint32_t>(a.type) << 16 | static_cast<uint32_t>(min(a.seg[0].rows / 16, 0xFFFF)));
@@ -629,6 +629,10 @@ int matvec_blocks_per_sm(size_t smem) {
   int b = c.load(std::memory_order_relaxed);
   if (b == 0) {
     CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&b, matvec_kernel<F, N, R, Q8>, kMvThreads, step * 4096));
+    if (JETLM_CUDA_EMULATED) {  // as many as a Maxwell multiprocessor holds
+      const int tx1 = tx1_blocks_per_sm(step * 4096 + mv_static_smem<N, R>(), kMvThreads);
+      if (b > tx1) b = tx1;
+    }
     if (b < 1) b = 1;
     c.store(b, std::memory_order_relaxed);
   }
