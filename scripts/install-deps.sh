@@ -15,3 +15,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 $SUDO apt-get install -y -qq --no-install-recommends libcpp-httplib-dev nginx chromium >/dev/null
 command -v npm >/dev/null || $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 (cd "$(dirname "$0")/../tests/server" && npm ci --no-audit --no-fund --loglevel=error)
+# clang and its libFuzzer runtime, for the bounded template fuzzing in CI (.ci/fuzz-templates.sh).
+$SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null

@@ -19,7 +19,7 @@
 namespace jetlm {
 
 static nlohmann::ordered_json read_json_file(const std::string& path, const char* what) {
-  return parse_json_bounded(read_file(path, what), jinja::Limits().max_value_depth, str_cat(what, " file '", path, "'"));
+  return parse_json_bounded(read_file(path, what), jinja::Limits().max_value_depth, str_cat(what, " '", path, "'"));
 }
 
 // The text of token `key` (an id into tokenizer.ggml.tokens), or "" when the GGUF has none.

@@ -22,11 +22,12 @@ struct Limits {
   // rendering nested tool schemas); jinja2 itself stops near Python's 1000
   // frames, and our frames are larger, so stay well below.
   int max_call_depth = 100;
-  // Stack a render may use below its entry frame: frame sizes vary with the
-  // build (sanitizers make them several times larger), so depth alone is not
-  // enough. 1 MiB leaves the rest of a default 8 MiB thread stack (and of a
-  // server worker's smaller one) to the caller.
-  uint64_t max_stack_bytes = 1u << 20;
+  // Stack a render may use below its entry frame, and never more than half
+  // of what the thread has left: frame sizes vary with the build (a macro
+  // level takes ~3 KiB optimised, ~25 KiB under ASan), so depth alone is not
+  // enough. 4 MiB lets 100 levels run under ASan and leaves half of a default
+  // 8 MiB stack to the caller; a thread with a small stack gets less.
+  uint64_t max_stack_bytes = 4u << 20;
   // Nesting of values when printed, serialised (tojson), compared or read
   // from JSON input: these walk the value recursively. Real data (messages,
   // tool schemas) nests under 20 levels.

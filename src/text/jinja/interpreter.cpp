@@ -1,5 +1,8 @@
 #include "text/jinja/interpreter.h"
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -40,6 +43,21 @@ ScopePtr child_of(const ScopePtr& parent) {
 
 uintptr_t frame_address() { return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)); }
 
+// Bytes of stack left below `here` on this thread, or UINTPTR_MAX when the
+// thread cannot tell. A render may be called from a thread with a small
+// stack (a server worker), so the stack budget is at most half of what is left.
+uintptr_t stack_left(uintptr_t here) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return UINTPTR_MAX;
+  void* low = nullptr;
+  size_t size = 0;
+  const int rc = pthread_attr_getstack(&attr, &low, &size);
+  pthread_attr_destroy(&attr);
+  const uintptr_t bottom = reinterpret_cast<uintptr_t>(low);
+  if (rc != 0 || here < bottom) return UINTPTR_MAX;
+  return here - bottom;
+}
+
 enum class Flow { Normal, Break, Continue };
 
 class Interpreter {
@@ -48,6 +66,7 @@ class Interpreter {
 
   std::string run(const ScopePtr& root) {
     stack_base_ = frame_address();
+    stack_budget_ = std::min<uintptr_t>(budget_.limits().max_stack_bytes, stack_left(stack_base_) / 2);
     std::string out;
     exec_list(t_.body, root, out);
     return out;
@@ -209,7 +228,7 @@ class Interpreter {
   void check_call_depth() {
     const Limits& lim = budget_.limits();
     // The stack grows down on every target jetlm builds for.
-    if (depth_ >= lim.max_call_depth || stack_base_ - frame_address() > lim.max_stack_bytes)
+    if (depth_ >= lim.max_call_depth || stack_base_ - frame_address() > stack_budget_)
       fail("RecursionError: macro calls nested too deeply (", depth_, " levels)");
     budget_.step();
   }
@@ -355,6 +374,7 @@ class Interpreter {
   Budget& budget_;
   int depth_ = 0;
   uintptr_t stack_base_ = 0;
+  uintptr_t stack_budget_ = 0;
 };
 
 }  // namespace
