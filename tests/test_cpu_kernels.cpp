@@ -539,7 +539,7 @@ TEST_P(CpuLevel, RopeMatchesReference) {
     for (bool neox : {false, true}) {
       const int n = 5, n_head = 3, head_dim = 80;
       std::vector<int32_t> ids(n, 0), pos = {0, 1, 7, 300, 4095};
-      be->begin(Batch{ids.data(), pos.data(), n});
+      be->begin(Batch{ids.data(), pos.data(), nullptr, n});
       RopeParams p;
       p.n_rot = 64;
       p.freq_base = 10000.f;
@@ -555,7 +555,9 @@ TEST_P(CpuLevel, RopeMatchesReference) {
   }
 }
 
-// Attention over a cache filled in several batches, GQA, sliding window, odd head sizes.
+// Attention over a cache filled in several batches, GQA, sliding window, odd head sizes;
+// the fast backend's cache has three slots (the sequence in the last one) and,
+// with a window, only a ring of window + 99 positions (the longest batch is 100).
 TEST_P(CpuLevel, AttentionMatchesReference) {
   std::mt19937 rng(7);
   struct Case {
@@ -570,8 +572,9 @@ TEST_P(CpuLevel, AttentionMatchesReference) {
         auto rb = make_cpu_backend(ro);
         const int n_ctx = 160;
         const int64_t kd = static_cast<int64_t>(c.n_head_kv) * c.head_dim;
-        KvLayer kv_ref = rb->alloc_kv(n_ctx, kd, kd, TensorType::F32);
-        KvLayer kv = be->alloc_kv(n_ctx, kd, kd, kv_type);
+        KvLayer kv_ref = rb->alloc_kv(1, n_ctx, n_ctx, kd, kd, TensorType::F32);
+        const int ring = c.window > 0 ? c.window + 99 : n_ctx;
+        KvLayer kv = be->alloc_kv(3, n_ctx, ring, kd, kd, kv_type);
         AttnParams p;
         p.n_head = c.n_head;
         p.n_head_kv = c.n_head_kv;
@@ -580,11 +583,10 @@ TEST_P(CpuLevel, AttentionMatchesReference) {
         p.window = c.window;
         int past = 0;
         for (int n : {17, 1, 3, 100, 1}) {
-          std::vector<int32_t> ids(n, 0), pos(n);
+          std::vector<int32_t> ids(n, 0), pos(n), seq(n, 2);
           for (int i = 0; i < n; ++i) pos[i] = past + i;
-          const Batch b{ids.data(), pos.data(), n};
-          rb->begin(b);
-          be->begin(b);
+          rb->begin(Batch{ids.data(), pos.data(), nullptr, n});
+          be->begin(Batch{ids.data(), pos.data(), seq.data(), n});
           const std::vector<float> q = random_floats(rng, static_cast<size_t>(n) * c.n_head * c.head_dim);
           const std::vector<float> k = random_floats(rng, static_cast<size_t>(n * kd));
           const std::vector<float> v = random_floats(rng, static_cast<size_t>(n * kd));

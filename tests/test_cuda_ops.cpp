@@ -175,10 +175,12 @@ int64_t odd_cols(TensorType t, int variant) {
   return variant == 2 ? 256 * 23 : (variant ? 256 * 3 : 256);
 }
 
-void begin_batch(Backend& be, const std::vector<int32_t>& pos, const std::vector<int32_t>& ids) {
+void begin_batch(Backend& be, const std::vector<int32_t>& pos, const std::vector<int32_t>& ids,
+                 const std::vector<int32_t>* seq = nullptr) {
   Batch b;
   b.pos = pos.data();
   b.ids = ids.data();
+  b.seq = seq ? seq->data() : nullptr;
   b.n = static_cast<int>(pos.size());
   be.begin(b);
 }
@@ -513,12 +515,16 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
   const int n_ctx = c.n_ctx;
   const int hdv = c.hdv ? c.hdv : c.hd;
   const int64_t krow = int64_t(c.n_head_kv) * c.hd, vrow = int64_t(c.n_head_kv) * hdv;
-  KvLayer gkv = gpu->alloc_kv(n_ctx, krow, vrow, c.kv);
+  // The device cache has three slots (the sequence in slot 1) and, with a
+  // window, only a ring of window + 63 positions (batches here are at most 64
+  // tokens of one sequence); the reference cache is one plain strip.
+  const int ring = c.window > 0 ? std::min(n_ctx, c.window + 63) : n_ctx;
+  KvLayer gkv = gpu->alloc_kv(3, n_ctx, ring, krow, vrow, c.kv);
   const size_t esz = c.kv == TensorType::F32 ? 4 : 2;
   std::vector<uint8_t> host_kv(static_cast<size_t>(n_ctx * (krow + vrow)) * esz);
   KvLayer hkv;
   hkv.type = c.kv;
-  hkv.n_ctx = n_ctx;
+  hkv.n_ctx = hkv.ring = n_ctx;
   hkv.k_row = krow;
   hkv.v_row = vrow;
   hkv.k = host_kv.data();
@@ -535,13 +541,18 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
   rp.neox = true;
   int past = 0;
   // Ends with a second prompt batch after the single steps (a chunked prompt; tokens past n_ctx dropped).
-  std::vector<int> steps = {c.prefill, 1, 1, 8, 1, 3, 37};
+  // (With a window ring, a prefill longer than 64 tokens goes in batches of 64.)
+  std::vector<int> steps;
+  if (c.window == 0) steps.push_back(c.prefill);
+  else
+    for (int left = c.prefill; left > 0; left -= 64) steps.push_back(std::min(left, 64));
+  for (int n : {1, 1, 8, 1, 3, 37}) steps.push_back(n);
   for (int n : steps) {
     n = std::min(n, n_ctx - past);
     if (n <= 0) break;
-    std::vector<int32_t> pos(static_cast<size_t>(n));
+    std::vector<int32_t> pos(static_cast<size_t>(n)), seq(static_cast<size_t>(n), 1);
     for (int i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = past + i;
-    begin_batch(*gpu, pos, pos);
+    begin_batch(*gpu, pos, pos, &seq);
     const std::vector<float> q0 = randn(static_cast<size_t>(n) * c.n_head * c.hd, rng), k0 = randn(static_cast<size_t>(n) * krow, rng),
                              v0 = randn(static_cast<size_t>(n) * vrow, rng);
     DevBuf dq(*gpu, q0), dk(*gpu, k0), dv(*gpu, v0), dout(*gpu, int64_t(n) * c.n_head * hdv);
@@ -551,7 +562,7 @@ TEST_P(AttentionTest, MatchesReferenceAcrossSteps) {
     std::vector<float> q = q0, k = k0, out(static_cast<size_t>(n) * c.n_head * hdv);
     ref::rope(q.data(), n, c.n_head, c.hd, rp, nullptr, pos.data());
     ref::rope(k.data(), n, c.n_head_kv, c.hd, rp, nullptr, pos.data());
-    ref::attention(q.data(), k.data(), v0.data(), hkv, p, n, pos.data(), out.data());
+    ref::attention(q.data(), k.data(), v0.data(), hkv, p, Batch{pos.data(), pos.data(), nullptr, n}, out.data());
     EXPECT_LE(nmse(dout.get(), out), kRopeBound) << "step of " << n << " at " << past;
     // (A one-token step rotates q inside the attention blocks and leaves the buffer as it was.)
     if (n > 1) {
@@ -584,7 +595,7 @@ TEST(CudaFusion, QkNormRopeAttentionMatches) {
   std::mt19937 rng(13);
   auto gpu = make_gpu();
   const int H = 4, Hkv = 1, hd = 256, n_ctx = 64;
-  KvLayer gkv = gpu->alloc_kv(n_ctx, Hkv * hd, Hkv * hd, TensorType::F16);
+  KvLayer gkv = gpu->alloc_kv(1, n_ctx, n_ctx, Hkv * hd, Hkv * hd, TensorType::F16);
   std::vector<uint8_t> host_kv(static_cast<size_t>(n_ctx * 2 * Hkv * hd) * 2);
   KvLayer hkv = gkv;
   hkv.k = host_kv.data();
@@ -619,9 +630,56 @@ TEST(CudaFusion, QkNormRopeAttentionMatches) {
     ref::rms_norm(k.data(), kn.f32(), 1e-6f, int64_t(n) * Hkv, hd, k.data());
     ref::rope(q.data(), n, H, hd, rp, nullptr, pos.data());
     ref::rope(k.data(), n, Hkv, hd, rp, nullptr, pos.data());
-    ref::attention(q.data(), k.data(), v0.data(), hkv, p, n, pos.data(), out.data());
+    ref::attention(q.data(), k.data(), v0.data(), hkv, p, Batch{pos.data(), pos.data(), nullptr, n}, out.data());
     EXPECT_LE(nmse(dout.get(), out), kRopeBound) << n;
     past += n;
+  }
+}
+
+// Continuous batching: one pass mixes single decode tokens of several
+// sequences (each at its own length, one of them on a window ring) with a
+// prompt chunk of another; the reference runs the same slotted cache on the host.
+TEST(CudaAttention, MixedSequencesMatchReference) {
+  REQUIRE_GPU();
+  std::mt19937 rng(21);
+  auto gpu = make_gpu();
+  for (int window : {0, 24}) {
+    const int H = 8, Hkv = 2, hd = 64, n_ctx = 256, n_seq = 5;
+    const int ring = window ? window + 40 - 1 : n_ctx;
+    const int64_t row = int64_t(Hkv) * hd;
+    KvLayer gkv = gpu->alloc_kv(n_seq, n_ctx, ring, row, row, TensorType::F16);
+    std::vector<uint8_t> host_kv(static_cast<size_t>(n_seq * ring * 2 * row) * 2);
+    KvLayer hkv = gkv;
+    hkv.k = host_kv.data();
+    hkv.v = host_kv.data() + static_cast<size_t>(n_seq * ring * row) * 2;
+    AttnParams p;
+    p.n_head = H;
+    p.n_head_kv = Hkv;
+    p.head_dim_k = p.head_dim_v = hd;
+    p.scale = 0.125f;
+    p.window = window;
+    std::vector<int> len(n_seq, 0);
+    // Steps: (slot, tokens) runs; prompts of 40 at most per run (the ring's batch bound).
+    const std::vector<std::vector<std::pair<int, int>>> steps = {
+        {{0, 40}, {2, 7}}, {{0, 1}, {2, 1}, {4, 33}}, {{0, 1}, {2, 1}, {4, 1}, {1, 40}},
+        {{1, 1}, {0, 1}, {4, 1}, {2, 1}}, {{3, 12}, {0, 1}, {1, 1}, {2, 1}, {4, 1}}, {{0, 40}, {1, 1}, {2, 1}, {3, 1}, {4, 1}}};
+    for (const auto& st : steps) {
+      std::vector<int32_t> pos, seq;
+      for (const auto& r : st)
+        for (int i = 0; i < r.second; ++i) {
+          seq.push_back(r.first);
+          pos.push_back(len[static_cast<size_t>(r.first)]++);
+        }
+      const int n = static_cast<int>(pos.size());
+      begin_batch(*gpu, pos, pos, &seq);
+      const std::vector<float> q = randn(static_cast<size_t>(n * H * hd), rng), k = randn(static_cast<size_t>(n * row), rng),
+                               v = randn(static_cast<size_t>(n * row), rng);
+      DevBuf dq(*gpu, q), dk(*gpu, k), dv(*gpu, v), dout(*gpu, int64_t(n) * H * hd);
+      gpu->attention(dq.p, dk.p, dv.p, gkv, p, n, dout.p);
+      std::vector<float> out(static_cast<size_t>(n * H * hd));
+      ref::attention(q.data(), k.data(), v.data(), hkv, p, Batch{pos.data(), pos.data(), seq.data(), n}, out.data());
+      EXPECT_LE(nmse(dout.get(), out), kRopeBound) << "window " << window << " step of " << n;
+    }
   }
 }
 

@@ -31,10 +31,13 @@ struct Weight {
   explicit operator bool() const { return data != nullptr; }
 };
 
-// Tokens processed by one forward call: ids and absolute positions (host memory).
+// Tokens processed by one forward call (host memory): token i is ids[i] of
+// sequence slot seq[i] at position pos[i] of that sequence. Tokens of one
+// sequence are contiguous and in position order; seq == nullptr: all in slot 0.
 struct Batch {
   const int32_t* ids = nullptr;
   const int32_t* pos = nullptr;  // pos[i] = position of token i in its sequence
+  const int32_t* seq = nullptr;  // seq[i] = KV slot of token i's sequence
   int n = 0;
   // The caller's promise: this batch issues the same ops (and host writes) as
   // the previous batch of the same size, and running its step twice is
@@ -42,6 +45,7 @@ struct Batch {
   // positions). A backend may then start the recorded step before the ops
   // arrive, checking them as they come.
   bool repeats = false;
+  int seq_of(int i) const { return seq ? seq[i] : 0; }
 };
 
 struct RopeParams {
@@ -59,13 +63,21 @@ struct AttnParams {
   int window = 0;     // sliding window: token at p sees p' with p - p' < window; 0 = unlimited
 };
 
-// One layer's KV cache on a backend: K [n_ctx][n_head_kv * head_dim_k], V likewise.
+// One layer's KV cache on a backend, for n_seq sequence slots: K
+// [n_seq][ring][n_head_kv * head_dim_k], V likewise. A slot addresses
+// positions 0 .. n_ctx-1; position p of slot s is row s * ring + p % ring, so a
+// sliding-window layer keeps only a ring of its last positions
+// (HParams::kv_layer_rows; ring == n_ctx elsewhere).
 struct KvLayer {
   void* k = nullptr;
   void* v = nullptr;
   TensorType type = TensorType::F32;  // F32 or F16
+  int64_t n_seq = 1;
   int64_t n_ctx = 0;
+  int64_t ring = 0;
   int64_t k_row = 0, v_row = 0;  // values per position
+  int64_t row_of(int seq, int pos) const { return int64_t(seq) * ring + pos % ring; }
+  size_t elem_size() const { return type == TensorType::F32 ? 4 : 2; }
 };
 
 enum class Glu { SiLU, GeluTanh };
@@ -79,7 +91,11 @@ class Backend {
   virtual Weight load_weight(const GgufTensor& t) = 0;
   // Scratch float buffers and KV storage, freed with the backend. Never called inside a forward pass.
   virtual float* alloc(int64_t n_floats) = 0;
-  virtual KvLayer alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) = 0;
+  // KV storage of n_seq slots of `ring` rows each, addressing n_ctx positions (KvLayer).
+  virtual KvLayer alloc_kv(int64_t n_seq, int64_t n_ctx, int64_t ring, int64_t k_row, int64_t v_row,
+                           TensorType type) = 0;
+  // Copies bytes between two places of this backend's memory (KV rows).
+  virtual void copy_bytes(void* dst, const void* src, size_t bytes) = 0;
   // Host <-> backend copies of float buffers.
   virtual void write(float* dst, const float* host, int64_t n) = 0;
   virtual void read(const float* src, float* host, int64_t n) = 0;
@@ -112,8 +128,9 @@ class Backend {
   virtual void add_bias(float* y, const Weight& b, int n, int64_t dim) = 0;
   // Rotate every head of x [n][n_head][head_dim] in place at the batch's positions.
   virtual void rope(float* x, int n, int n_head, int head_dim, const RopeParams& p) = 0;
-  // Store k, v [n][n_head_kv*head_dim] at the batch's positions in kv, then
-  // out [n][n_head*head_dim_v] = softmax(q k^T * scale, causal + window) v, GQA.
+  // Store k, v [n][n_head_kv*head_dim] at the batch's (slot, position) rows of kv, then
+  // out [n][n_head*head_dim_v] = softmax(q k^T * scale, causal + window) v, GQA,
+  // each token over its own sequence's positions.
   virtual void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
                          float* out) = 0;
   // out[i] = act(gate[i]) * up[i], n values.

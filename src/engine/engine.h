@@ -22,16 +22,16 @@
 namespace jetlm {
 
 struct EngineOptions {
-  ContextOptions context;  // n_ctx: tokens per sequence slot (0: the model's, at most 4096)
-  int n_parallel = 1;      // sequence slots decoded together
   int n_queue = 64;        // requests waiting beyond the running ones; submit() throws QueueFull past it
   int n_chunk = 256;       // prompt tokens of one request per step (long prompts do not stall others)
+  bool background = true;  // a thread of its own runs the steps; false: run_until_idle() does
 };
 
 // One generated token (or the end of a request).
 struct TokenEvent {
   int32_t token = -1;     // -1 on the final event
-  std::string text;       // new text (UTF-8; held back while it may be a stop string or half a character)
+  std::string text;       // new text (UTF-8; held back while it may be a stop string or half a character;
+                          // the final event carries what was held back, if anything)
   double t_ms = 0;        // milliseconds since submit()
   float logprob = 0;      // log-probability of token under the model (temperature 1), when n_probs >= 0
   std::vector<std::pair<int32_t, float>> top;  // the n_probs most likely tokens and their log-probabilities
@@ -64,13 +64,17 @@ struct EngineStats {
 class Engine {
  public:
   using RequestId = uint64_t;
-  Engine(const Model& model, const Tokenizer& tok, const EngineOptions& opts);
+  // Runs on ctx (its sequence slots are the parallel sequences; the model's
+  // weights are the context's, held once). ctx and tok must outlive the engine.
+  Engine(Context& ctx, const Tokenizer& tok, const EngineOptions& opts = EngineOptions());
   ~Engine();  // cancels what is left and joins the thread
 
   RequestId submit(Request r);  // throws QueueFull, or Error for a prompt that can never fit
   void cancel(RequestId id);    // the request gets its final event ("cancelled") soon after
   EngineStats stats() const;
   int n_ctx_slot() const;       // tokens one sequence may hold
+  // Without a background thread: runs steps on the calling thread until nothing is queued or running.
+  void run_until_idle();
 
  private:
   struct Impl;

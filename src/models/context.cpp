@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <climits>
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
@@ -45,6 +46,9 @@ Context::Context(const Model& model, const ContextOptions& opts) : model_(model)
   if (opts_.reference) opts_.kv_type = TensorType::F32;
   if (opts_.n_ctx < 0) throw UsageError(str_cat("context size ", opts_.n_ctx, " must be positive"));
   n_ctx_ = opts_.n_ctx > 0 ? opts_.n_ctx : std::min(hp.n_ctx_train, 4096);
+  if (opts_.n_seq < 1) throw UsageError(str_cat("sequence slots ", opts_.n_seq, " must be at least 1"));
+  n_seq_ = opts_.n_seq;
+  seq_len_.assign(static_cast<size_t>(n_seq_), 0);
   if (opts_.n_batch <= 0) throw UsageError(str_cat("batch size ", opts_.n_batch, " must be positive"));
   opts_.n_batch = std::min(opts_.n_batch, n_ctx_);
 
@@ -68,6 +72,7 @@ Context::Context(const Model& model, const ContextOptions& opts) : model_(model)
     if (gpu->device_memory(&free_b, &total_b)) {
       GpuFitInputs in;
       in.n_ctx = n_ctx_;
+      in.n_seq = n_seq_;
       in.n_batch = opts_.n_batch;
       in.kv_type = opts_.kv_type;
       in.weights_in_place = gpu->weights_in_place();
@@ -104,7 +109,15 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
     Place& p = place_[static_cast<size_t>(il)];
     p.backend = (gpu_be && il >= first_gpu_layer) ? gpu_be : cpu_be;
     p.w = load_layer(*p.backend, T.layers[static_cast<size_t>(il)], T.rope_freqs);
-    p.kv = p.backend->alloc_kv(n_ctx_, hp.n_embd_k_gqa(), hp.n_embd_v_gqa(), opts_.kv_type);
+    const int64_t ring = hp.kv_layer_rows(il, n_ctx_, opts_.n_batch);
+    p.kv = p.backend->alloc_kv(n_seq_, n_ctx_, ring, hp.n_embd_k_gqa(), hp.n_embd_v_gqa(), opts_.kv_type);
+  }
+  // A ring of window + n_batch - 1 rows can forget its last n_batch positions
+  // (the next batch's first token still finds its whole window).
+  max_rewind_ = INT_MAX;
+  for (int il = 0; il < hp.n_layer; ++il) {
+    const int64_t ring = place_[static_cast<size_t>(il)].kv.ring;
+    if (ring < n_ctx_) max_rewind_ = std::min<int>(max_rewind_, static_cast<int>(ring - hp.sliding_window + 1));
   }
   // Like llama.cpp, the output layer goes to the GPU only when every layer is there
   // and -ngl counts one more (it is the (n_layer + 1)-th layer).
@@ -136,10 +149,9 @@ void Context::place_layers(int n_gpu, Backend* cpu_be, Backend* gpu_be) {
     s.logits = &be == out_backend_ ? be.alloc(int64_t(kLogitRows) * hp.n_vocab) : nullptr;
   }
   host_x_.resize(static_cast<size_t>(B * E));
-  pos_.resize(static_cast<size_t>(B));
-  logits_ = out_backend_->alloc_host(hp.n_vocab);
+  logits_ = out_backend_->alloc_host(int64_t(n_seq_) * hp.n_vocab);
   if (!logits_) {
-    logits_plain_.resize(static_cast<size_t>(hp.n_vocab));
+    logits_plain_.resize(static_cast<size_t>(n_seq_) * static_cast<size_t>(hp.n_vocab));
     logits_ = logits_plain_.data();
   }
 }
@@ -155,9 +167,9 @@ Context::BackendSlot& Context::slot(Backend& be) {
 Scratch& Context::scratch(Backend& be) { return slot(be).s; }
 
 size_t Context::kv_bytes() const {
-  const HParams& hp = model_.hparams();
-  const size_t esz = opts_.kv_type == TensorType::F32 ? 4 : 2;
-  return static_cast<size_t>(n_ctx_) * hp.n_layer * (hp.n_embd_k_gqa() + hp.n_embd_v_gqa()) * esz;
+  size_t b = 0;
+  for (const Place& p : place_) b += static_cast<size_t>(p.kv.n_seq * p.kv.ring * (p.kv.k_row + p.kv.v_row)) * p.kv.elem_size();
+  return b;
 }
 
 std::string Context::backend_summary() const {
@@ -166,9 +178,41 @@ std::string Context::backend_summary() const {
   return s;
 }
 
-void Context::truncate(int n) {
-  if (n < 0 || n > n_past_) fail("cannot truncate the KV cache to ", n, " tokens (it holds ", n_past_, ")");
-  n_past_ = n;
+bool Context::can_truncate(int seq, int n) const {
+  if (seq < 0 || seq >= n_seq_ || n < 0 || n > n_past(seq)) return false;
+  return n == 0 || n_past(seq) - n <= max_rewind_;
+}
+
+void Context::truncate(int seq, int n) {
+  if (!can_truncate(seq, n))
+    fail("cannot truncate sequence slot ", seq, " to ", n, " tokens (it holds ", seq >= 0 && seq < n_seq_ ? n_past(seq) : 0,
+         ")");
+  seq_len_[static_cast<size_t>(seq)] = n;
+}
+
+void Context::copy_prefix(int src, int dst, int n) {
+  if (!can_truncate(src, n) || dst < 0 || dst >= n_seq_)
+    fail("cannot copy ", n, " positions of sequence slot ", src, " to slot ", dst);
+  if (src == dst) return truncate(src, n);
+  for (Place& p : place_) {
+    const KvLayer& kv = p.kv;
+    // Rows of positions [0, n) in a slot: the first n, or the whole ring.
+    const size_t rows = static_cast<size_t>(std::min<int64_t>(n, kv.ring)), esz = kv.elem_size();
+    char* k = static_cast<char*>(kv.k);
+    char* v = static_cast<char*>(kv.v);
+    const size_t ks = static_cast<size_t>(kv.k_row) * esz, vs = static_cast<size_t>(kv.v_row) * esz;
+    p.backend->copy_bytes(k + static_cast<size_t>(kv.row_of(dst, 0)) * ks, k + static_cast<size_t>(kv.row_of(src, 0)) * ks,
+                          rows * ks);
+    p.backend->copy_bytes(v + static_cast<size_t>(kv.row_of(dst, 0)) * vs, v + static_cast<size_t>(kv.row_of(src, 0)) * vs,
+                          rows * vs);
+  }
+  seq_len_[static_cast<size_t>(dst)] = n;
+}
+
+int DecodeBatch::n_logits() const {
+  int k = 0;
+  for (uint8_t w : logits) k += w ? 1 : 0;
+  return k;
 }
 
 float* Context::embed_batch(int n, float scale) {
@@ -193,12 +237,10 @@ float* Context::move_residual(Backend& be, int first, int count) {
 
 float* Context::enter_layer(int il, int n) { return move_residual(layer_backend(il), 0, n); }
 
-void Context::output_rows(int first, int count, float* logits) {
+void Context::output_block(const float* x, int count, float* logits) {
   const HParams& hp = model_.hparams();
   Backend& be = *out_backend_;
   Scratch& s = scratch(be);
-  // The rows read (the last layer's backend may be another).
-  const float* x = move_residual(be, first, count) + int64_t(first) * hp.n_embd;
   for (int r = 0; r < count; r += kLogitRows) {
     const int m = std::min(kLogitRows, count - r);
     be.rms_norm(x + int64_t(r) * hp.n_embd, &output_norm_, hp.norm_eps, m, hp.n_embd, s.h);
@@ -207,7 +249,33 @@ void Context::output_rows(int first, int count, float* logits) {
   }
 }
 
-void Context::forward(const Batch& b, int first_logit, int n_logits, float* logits) {
+void Context::output_rows(const uint8_t* want, int n, float* logits) {
+  const int64_t E = model_.hparams().n_embd;
+  // Runs of consecutive wanted rows: one run is read where it is; several are
+  // gathered into the output backend's s.out first.
+  std::vector<std::pair<int, int>> runs;
+  for (int i = 0; i < n; ++i) {
+    if (!want[i]) continue;
+    if (!runs.empty() && runs.back().first + runs.back().second == i) ++runs.back().second;
+    else runs.emplace_back(i, 1);
+  }
+  if (runs.empty()) return;
+  Backend& be = *out_backend_;
+  if (runs.size() == 1) {
+    const float* x = move_residual(be, runs[0].first, runs[0].second) + runs[0].first * E;
+    return output_block(x, runs[0].second, logits);
+  }
+  const float* x = move_residual(be, 0, n);
+  float* g = scratch(be).out;
+  int m = 0;
+  for (const auto& r : runs) {
+    be.copy(x + r.first * E, r.second * E, g + m * E);
+    m += r.second;
+  }
+  output_block(g, m, logits);
+}
+
+void Context::forward(const Batch& b, const uint8_t* want, float* logits) {
   for (auto& s : backends_) s.backend->begin(b);
   switch (model_.hparams().arch) {
     case Arch::Llama:
@@ -218,31 +286,60 @@ void Context::forward(const Batch& b, int first_logit, int n_logits, float* logi
       forward_gemma3(*this, b);
       break;
   }
-  if (n_logits > 0) output_rows(first_logit, n_logits, logits);
+  output_rows(want, b.n, logits);
+}
+
+void Context::decode(const DecodeBatch& db, float* logits) {
+  const HParams& hp = model_.hparams();
+  const int n = db.size();
+  if (n <= 0) fail("decode: no tokens to process");
+  if (!logits) {
+    if (db.n_logits() > n_seq_) fail("decode: ", db.n_logits(), " rows of logits need a buffer (logits() holds ", n_seq_, ")");
+    logits = logits_;
+  }
+  // Validate everything before the cache changes: ids, slots, positions that continue each sequence.
+  std::vector<int> next(seq_len_);
+  for (int i = 0; i < n; ++i) {
+    const int32_t id = db.ids[static_cast<size_t>(i)], s = db.seq[static_cast<size_t>(i)], p = db.pos[static_cast<size_t>(i)];
+    if (id < 0 || id >= hp.n_vocab) fail("token id ", id, " is outside the vocabulary (", hp.n_vocab, " tokens)");
+    if (s < 0 || s >= n_seq_) fail("sequence slot ", s, " is outside the ", n_seq_, " slots of the context");
+    if (p >= n_ctx_)
+      fail("context overflow: ", next[static_cast<size_t>(s)], " cached + new tokens exceed the context of ", n_ctx_,
+           " tokens (raise -c)");
+    if (p != next[static_cast<size_t>(s)])
+      fail("position ", p, " does not continue sequence slot ", s, " (it holds ", next[static_cast<size_t>(s)], ")");
+    if (i > 0 && s != db.seq[static_cast<size_t>(i - 1)] && next[static_cast<size_t>(s)] != seq_len_[static_cast<size_t>(s)])
+      fail("the tokens of sequence slot ", s, " are not contiguous in the batch");
+    ++next[static_cast<size_t>(s)];
+  }
+  for (int done = 0; done < n;) {
+    const int m = std::min(opts_.n_batch, n - done);
+    const size_t o = static_cast<size_t>(done);
+    batch_ = Batch{db.ids.data() + o, db.pos.data() + o, db.seq.data() + o, m};
+    // A step of single decode tokens (every one a different sequence, all wanted)
+    // issues the ops of the previous such step of the same size: only positions,
+    // ids and slots (device data) differ.
+    bool step = true;
+    for (int i = 0; i < m && step; ++i)
+      step = db.logits[o + static_cast<size_t>(i)] && (i == 0 || db.seq[o + static_cast<size_t>(i)] != db.seq[o + static_cast<size_t>(i) - 1]);
+    batch_.repeats = step && prev_decode_n_ == m;
+    prev_decode_n_ = step ? m : 0;
+    int rows = 0;
+    for (int i = 0; i < done; ++i) rows += db.logits[static_cast<size_t>(i)] ? 1 : 0;
+    forward(batch_, db.logits.data() + o, logits + int64_t(rows) * hp.n_vocab);
+    for (int i = 0; i < m; ++i) seq_len_[static_cast<size_t>(db.seq[o + static_cast<size_t>(i)])]++;
+    done += m;
+  }
 }
 
 void Context::decode(const int32_t* ids, int n, bool all_logits, float* logits) {
-  const HParams& hp = model_.hparams();
   if (n <= 0) fail("decode: no tokens to process");
-  if (!logits) {
-    if (all_logits) fail("decode: all logits need a buffer");
-    logits = logits_;
-  }
-  if (n_past_ + n > n_ctx_)
-    fail("context overflow: ", n_past_, " cached + ", n, " new tokens exceed the context of ", n_ctx_, " tokens (raise -c)");
-  for (int i = 0; i < n; ++i)
-    if (ids[i] < 0 || ids[i] >= hp.n_vocab) fail("token id ", ids[i], " is outside the vocabulary (", hp.n_vocab, " tokens)");
-  for (int done = 0; done < n;) {
-    const int m = std::min(opts_.n_batch, n - done);
-    for (int i = 0; i < m; ++i) pos_[static_cast<size_t>(i)] = n_past_ + i;
-    batch_ = Batch{ids + done, pos_.data(), m};
-    batch_.repeats = m == 1;  // a one-token step's ops depend on nothing but the model (positions live in memory)
-    const bool last_chunk = done + m == n;
-    if (all_logits) forward(batch_, 0, m, logits + int64_t(done) * hp.n_vocab);
-    else forward(batch_, m - 1, last_chunk ? 1 : 0, logits);  // earlier chunks only fill the cache
-    n_past_ += m;
-    done += m;
-  }
+  if (!logits && all_logits) fail("decode: all logits need a buffer");
+  if (n_past(0) + n > n_ctx_)
+    fail("context overflow: ", n_past(0), " cached + ", n, " new tokens exceed the context of ", n_ctx_, " tokens (raise -c)");
+  one_.clear();
+  for (int i = 0; i < n; ++i) one_.add(ids[i], 0, n_past(0) + i, all_logits || i + 1 == n);
+  decode(one_, logits);
 }
 
 }  // namespace jetlm

@@ -1,6 +1,7 @@
 // An inference context: backends, per-layer weights as each backend sees
-// them, the KV cache and scratch buffers (all allocated once, here; nothing is
-// allocated inside a forward pass). decode() runs a batch of tokens.
+// them (one copy, shared by every sequence), the KV cache of n_seq sequence
+// slots and scratch buffers (all allocated once, here; nothing is allocated
+// inside a forward pass). decode() runs a batch of tokens of any sequences.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -12,7 +13,8 @@
 namespace jetlm {
 
 struct ContextOptions {
-  int n_ctx = 0;          // 0: the model's training context, at most 4096
+  int n_ctx = 0;          // positions per sequence slot; 0: the model's training context, at most 4096
+  int n_seq = 1;          // sequence slots in the KV cache (KV memory grows with n_seq * n_ctx)
   int n_batch = 512;      // tokens per forward call (longer inputs are split)
   TensorType kv_type = TensorType::F16;  // F32 forced by reference
   bool reference = false;  // scalar float32 reference path
@@ -43,6 +45,20 @@ struct Scratch {
   float* logits = nullptr;  // [kLogitRows][n_vocab]
 };
 
+// The tokens of one decode(): entry i is token ids[i] of sequence slot seq[i]
+// at position pos[i]; logits[i] != 0: its logits are wanted. A sequence's
+// entries are contiguous and continue it: positions n_past(seq), n_past(seq)+1...
+struct DecodeBatch {
+  std::vector<int32_t> ids, pos, seq;
+  std::vector<uint8_t> logits;
+  void clear() { ids.clear(), pos.clear(), seq.clear(), logits.clear(); }
+  void add(int32_t id, int s, int p, bool want) {
+    ids.push_back(id), seq.push_back(s), pos.push_back(p), logits.push_back(want ? 1 : 0);
+  }
+  int size() const { return static_cast<int>(ids.size()); }
+  int n_logits() const;
+};
+
 class Context {
  public:
   static constexpr int kLogitRows = 32;  // output rows computed per output matmul
@@ -50,19 +66,32 @@ class Context {
   Context(const Model& model, const ContextOptions& opts);
   ~Context();
 
-  // Runs n tokens at positions n_past() .. n_past()+n-1 and appends them to
-  // the KV cache. logits: all_logits ? [n][n_vocab] : [n_vocab] of the last token;
-  // nullptr (not with all_logits): the last token's go to logits() below.
-  // Throws Error on context overflow or an id outside the vocabulary.
+  // Runs the batch (in forward passes of at most n_batch tokens) and appends
+  // its tokens to their sequences' KV cache. logits: [b.n_logits()][n_vocab],
+  // the wanted rows in batch order; nullptr: into logits() below (at most
+  // n_seq rows). Throws Error for an id outside the vocabulary, a slot or
+  // position out of range or a position that does not continue its sequence.
+  void decode(const DecodeBatch& b, float* logits);
+  // Slot 0 alone: n tokens at positions n_past() ..; logits: all_logits ? [n][n_vocab]
+  // : [n_vocab] of the last token; nullptr (not with all_logits): into logits().
   void decode(const int32_t* ids, int n, bool all_logits, float* logits);
-  // [n_vocab] logits of the last decode() given no buffer: memory the output
-  // backend copies into directly (page-locked for a GPU). The caller may modify them.
-  float* logits() { return logits_; }
+  // [n_seq][n_vocab]: the wanted logits of the last decode() given no buffer, in
+  // batch order; memory the output backend copies into directly (page-locked for a
+  // GPU). The caller may modify them.
+  float* logits(int row = 0) { return logits_ + int64_t(row) * model_.hparams().n_vocab; }
 
-  int n_past() const { return n_past_; }
-  int n_ctx() const { return n_ctx_; }
-  // Forget cached positions >= n (n = 0 clears the cache).
-  void truncate(int n);
+  int n_seq() const { return n_seq_; }
+  int n_ctx() const { return n_ctx_; }  // positions per slot
+  int n_past(int seq = 0) const { return seq_len_[static_cast<size_t>(seq)]; }
+  // Whether slot seq can forget positions >= n and continue from n (always for
+  // n == 0; a sliding-window ring only keeps the last n_batch positions rewindable).
+  bool can_truncate(int seq, int n) const;
+  // Forget cached positions >= n of slot seq (n = 0 clears it); throws unless can_truncate.
+  void truncate(int seq, int n);
+  void truncate(int n) { truncate(0, n); }
+  // Slot dst holds the first n positions of slot src (the same keys and values
+  // as computing them again); throws unless can_truncate(src, n).
+  void copy_prefix(int src, int dst, int n);
 
   const Model& model() const { return model_; }
   const ContextOptions& options() const { return opts_; }
@@ -78,8 +107,8 @@ class Context {
   float* enter_layer(int il, int n);
   // Embedding of the current batch into the residual stream of the first layer's backend.
   float* embed_batch(int n, float scale);
-  // Final norm + output matmul for rows [first, first+count) of the batch into host logits.
-  void output_rows(int first, int count, float* logits);
+  // Final norm + output matmul for the rows of the batch with want[i] into host logits.
+  void output_rows(const uint8_t* want, int n, float* logits);
 
  private:
   struct Place {
@@ -91,8 +120,10 @@ class Context {
     std::unique_ptr<Backend> backend;
     Scratch s;
   };
-  // Runs one batch; writes logits of rows [first_logit, first_logit + n_logits) (none when 0).
-  void forward(const Batch& b, int first_logit, int n_logits, float* logits);
+  // Runs one forward pass; writes the logits of the rows with want[i] (in order).
+  void forward(const Batch& b, const uint8_t* want, float* logits);
+  // Norm + output matmul of count contiguous rows x on the output backend into host logits.
+  void output_block(const float* x, int count, float* logits);
   BackendSlot& slot(Backend& be);
   // Rows [first, first + count) of the residual stream onto `be` (through the host
   // when it is on another backend, which it then leaves: only those rows are then
@@ -107,7 +138,9 @@ class Context {
   const Model& model_;
   ContextOptions opts_;
   int n_ctx_ = 0;
-  int n_past_ = 0;
+  int n_seq_ = 1;
+  int max_rewind_ = 0;          // positions a ring layer can forget (INT_MAX without rings)
+  std::vector<int> seq_len_;    // [n_seq] positions each slot holds
   std::vector<BackendSlot> backends_;
   std::vector<Place> place_;
   Backend* out_backend_ = nullptr;
@@ -117,7 +150,8 @@ class Context {
   std::vector<float> host_x_;       // staging for CPU/GPU boundary copies
   float* logits_ = nullptr;         // [n_vocab]: the output backend's host memory or logits_plain_
   std::vector<float> logits_plain_;
-  std::vector<int32_t> pos_;        // positions of the current batch
+  DecodeBatch one_;                 // the slot-0 decode's batch
+  int prev_decode_n_ = 0;           // size of the last forward pass when it was all decode steps
   Batch batch_;
 };
 

@@ -36,7 +36,10 @@ int64_t GpuFit::bytes_for(int n, int n_layer) const {
 GpuFit estimate_gpu_fit(const HParams& hp, const ModelTensors& t, const GpuFitInputs& in) {
   GpuFit f;
   const int64_t esz = in.kv_type == TensorType::F32 ? 4 : 2;
-  const int64_t kv = static_cast<int64_t>(in.n_ctx) * (hp.n_embd_k_gqa() + hp.n_embd_v_gqa()) * esz;
+  // The largest layer's KV cache (a sliding-window layer keeps a ring), for every slot.
+  int64_t kv_rows = 0;
+  for (int il = 0; il < hp.n_layer; ++il) kv_rows = std::max(kv_rows, hp.kv_layer_rows(il, in.n_ctx, in.n_batch));
+  const int64_t kv = int64_t(in.n_seq) * kv_rows * (hp.n_embd_k_gqa() + hp.n_embd_v_gqa()) * esz;
   int64_t w = 0;
   for (const LayerTensors& L : t.layers) w = std::max(w, layer_weight_bytes(L));
   f.layer_bytes = (in.weights_in_place ? 0 : w) + kv;
@@ -48,7 +51,7 @@ GpuFit estimate_gpu_fit(const HParams& hp, const ModelTensors& t, const GpuFitIn
   const int64_t B = in.n_batch, E = hp.n_embd, F = hp.n_ff;
   const int64_t scratch = B * (3 * E + int64_t(hp.n_head) * hp.head_dim_k + hp.n_embd_k_gqa() + hp.n_embd_v_gqa() +
                                int64_t(hp.n_head) * hp.head_dim_v + 2 * F);
-  const int64_t logits = int64_t(Context::kLogitRows) * hp.n_vocab;
+  const int64_t logits = int64_t(std::max(Context::kLogitRows, in.n_seq)) * hp.n_vocab;
   const int64_t prompt_f16 = B * std::max(E, F) * 2;  // float16 copy of a prompt batch for the GEMMs
   f.fixed_bytes = (scratch + logits) * 4 + prompt_f16 + kDequantChunkBytes + kReserveBytes;
 

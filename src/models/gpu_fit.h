@@ -15,6 +15,7 @@ namespace jetlm {
 
 struct GpuFitInputs {
   int n_ctx = 0;
+  int n_seq = 1;  // sequence slots of the KV cache
   int n_batch = 512;
   TensorType kv_type = TensorType::F16;
   bool weights_in_place = false;  // unified memory: weights stay in the (registered) map

@@ -1,12 +1,13 @@
-// The generation loop shared by jetlm run, chat and (later) serve: feed the
-// prompt through the KV cache, then sample, stream text and stop on EOS/EOT,
-// a stop string or the token budget. The tokens already in the cache are
-// remembered, so a follow-up prompt that extends them (the next chat turn)
-// only processes its new tokens.
+// One sequence at a time, synchronously: what jetlm run and chat use. It is
+// the engine (src/engine/) with one caller: the request is submitted and the
+// steps run on the calling thread, so there is one way to run a model. The
+// slot's cache is kept between calls, so a follow-up prompt that extends it
+// (the next chat turn) only processes its new tokens.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,33 +27,28 @@ struct GenerateParams {
 struct GenerateStats {
   int n_prompt = 0;       // prompt tokens processed (excluding those reused from the cache)
   int n_reused = 0;       // prompt tokens found in the cache
-  double prompt_ms = 0;
+  double prompt_ms = 0;   // from admission to the first token's logits
   int n_generated = 0;
-  double generate_ms = 0;
-  std::string stop_reason;  // "eos", "stop", "length", "context", "cancelled"
+  double generate_ms = 0; // from the first token's logits to the end
+  std::string stop_reason;  // "eos", "stop", "length", "context", "cancelled", "error"
 };
+
+class Engine;
 
 class Generator {
  public:
-  Generator(Context& ctx, const Tokenizer& tok) : ctx_(ctx), tok_(tok) {}
+  Generator(Context& ctx, const Tokenizer& tok);
+  ~Generator();
 
   // Runs prompt + generation. on_text receives streamed text (never half a
   // UTF-8 character, never part of a stop string); returning false stops.
-  // cancel (may be null) is polled between tokens (Ctrl-C).
+  // cancel (may be null) is polled between tokens (Ctrl-C). Throws Error when
+  // the prompt does not fit or the forward pass fails.
   GenerateStats generate(const std::vector<int32_t>& prompt, const GenerateParams& p,
                          const std::function<bool(const std::string&)>& on_text, const std::atomic<bool>* cancel = nullptr);
 
-  // Tokens currently in the KV cache (prompt and generated).
-  const std::vector<int32_t>& cached() const { return cached_; }
-  void reset();
-
  private:
-  // Reuses the longest cached prefix, processes the rest; the last token's logits are ctx_.logits().
-  void feed_prompt(const std::vector<int32_t>& prompt, GenerateStats& st);
-
-  Context& ctx_;
-  const Tokenizer& tok_;
-  std::vector<int32_t> cached_;
+  std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace jetlm

@@ -7,6 +7,7 @@ static const Command kCommands[] = {
     {"chat", "talk to a model in its chat template", cmd_chat},
     {"eval", "write the logits of a token sequence (for checking against references)", cmd_eval},
     {"bench", "measure prompt processing and generation speed (llama-bench's tests and output)", cmd_bench},
+    {"batched-bench", "many sequences generating together (llama-batched-bench's columns, TTFT, ITL)", cmd_batched_bench},
     {"info", "print a model's architecture, tensors and memory needs", cmd_info},
     {"quantize", "convert a model to another type with llama.cpp's mixing rules (Q4_K_M, Q8_0, ...)", cmd_quantize},
     {"synth", "write a random-weight model with a real model's shapes (for tests and benchmarks)", cmd_synth},

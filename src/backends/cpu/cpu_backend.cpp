@@ -45,19 +45,23 @@ class CpuBackend : public Backend {
     return buffers_.back().data();
   }
 
-  KvLayer alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) override {
+  KvLayer alloc_kv(int64_t n_seq, int64_t n_ctx, int64_t ring, int64_t k_row, int64_t v_row, TensorType type) override {
     if (type != TensorType::F32 && type != TensorType::F16) fail("KV cache type must be f32 or f16");
-    const size_t esz = type == TensorType::F32 ? 4 : 2;
     KvLayer kv;
     kv.type = type;
+    kv.n_seq = n_seq;
     kv.n_ctx = n_ctx;
+    kv.ring = ring;
     kv.k_row = k_row;
     kv.v_row = v_row;
-    kv_store_.emplace_back(static_cast<size_t>(n_ctx * (k_row + v_row)) * esz);
+    const size_t rows = static_cast<size_t>(n_seq * ring);
+    kv_store_.emplace_back(rows * static_cast<size_t>(k_row + v_row) * kv.elem_size());
     kv.k = kv_store_.back().data();
-    kv.v = kv_store_.back().data() + static_cast<size_t>(n_ctx * k_row) * esz;
+    kv.v = kv_store_.back().data() + rows * static_cast<size_t>(k_row) * kv.elem_size();
     return kv;
   }
+
+  void copy_bytes(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
 
   void write(float* dst, const float* host, int64_t n) override {
     std::memcpy(dst, host, static_cast<size_t>(n) * 4);
@@ -105,7 +109,7 @@ class CpuBackend : public Backend {
   void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
                  float* out) override {
     if (fast()) attention_fast(q, k, v, kv, p, n, out);
-    else ref::attention(q, k, v, kv, p, n, batch_.pos, out);
+    else ref::attention(q, k, v, kv, p, batch_, out);
   }
 
   void glu(Glu kind, const float* gate, const float* up, int64_t n, float* out) override {
@@ -155,15 +159,16 @@ class CpuBackend : public Backend {
                       float* out) {
     const int32_t* pos = batch_.pos;
     const bool f16 = kv.type == TensorType::F16;
-    const size_t esz = f16 ? 2 : 4;
+    const size_t esz = kv.elem_size();
     uint8_t* kc = static_cast<uint8_t*>(kv.k);
     uint8_t* vc = static_cast<uint8_t*>(kv.v);
     for (int t = 0; t < n; ++t) {
-      if (pos[t] < 0 || pos[t] >= kv.n_ctx) fail("position ", pos[t], " is outside the context of ", kv.n_ctx, " tokens");
+      ref::check_kv_slot(kv, batch_.seq_of(t), pos[t]);
       const float* kt = k + static_cast<int64_t>(t) * kv.k_row;
       const float* vt = v + static_cast<int64_t>(t) * kv.v_row;
-      uint8_t* kd = kc + static_cast<size_t>(pos[t]) * static_cast<size_t>(kv.k_row) * esz;
-      uint8_t* vd = vc + static_cast<size_t>(pos[t]) * static_cast<size_t>(kv.v_row) * esz;
+      const size_t row = static_cast<size_t>(kv.row_of(batch_.seq_of(t), pos[t]));
+      uint8_t* kd = kc + row * static_cast<size_t>(kv.k_row) * esz;
+      uint8_t* vd = vc + row * static_cast<size_t>(kv.v_row) * esz;
       if (f16) {
         kern_->to_f16(kt, kv.k_row, reinterpret_cast<uint16_t*>(kd));
         kern_->to_f16(vt, kv.v_row, reinterpret_cast<uint16_t*>(vd));
@@ -181,8 +186,11 @@ class CpuBackend : public Backend {
       a.q = q + (static_cast<int64_t>(t) * p.n_head + static_cast<int64_t>(hk) * group) * p.head_dim_k;
       a.q_stride = p.head_dim_k;
       a.group = group;
-      a.k = kc + static_cast<size_t>(hk) * static_cast<size_t>(p.head_dim_k) * esz;
-      a.v = vc + static_cast<size_t>(hk) * static_cast<size_t>(p.head_dim_v) * esz;
+      // The token's slot: its rows start at slot * ring; position j is row j % ring.
+      const size_t slot = static_cast<size_t>(batch_.seq_of(t)) * static_cast<size_t>(kv.ring);
+      a.k = kc + (slot * static_cast<size_t>(kv.k_row) + static_cast<size_t>(hk) * static_cast<size_t>(p.head_dim_k)) * esz;
+      a.v = vc + (slot * static_cast<size_t>(kv.v_row) + static_cast<size_t>(hk) * static_cast<size_t>(p.head_dim_v)) * esz;
+      a.ring = static_cast<int>(kv.ring);
       a.k_stride = kv.k_row;
       a.v_stride = kv.v_row;
       a.f16 = f16;

@@ -86,18 +86,25 @@ static float load_at(const void* base, TensorType type, int64_t i) {
   return type == TensorType::F32 ? static_cast<const float*>(base)[i] : fp16_to_f32(static_cast<const uint16_t*>(base)[i]);
 }
 
-void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
-               const int32_t* pos, float* out) {
-  const size_t esz = kv.type == TensorType::F32 ? 4 : 2;
+void check_kv_slot(const KvLayer& kv, int seq, int pos) {
+  if (seq < 0 || seq >= kv.n_seq) fail("sequence slot ", seq, " is outside the KV cache's ", kv.n_seq, " slots");
+  if (pos < 0 || pos >= kv.n_ctx) fail("position ", pos, " is outside the context of ", kv.n_ctx, " tokens");
+}
+
+void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, const Batch& b,
+               float* out) {
+  const size_t esz = kv.elem_size();
+  const int n = b.n;
   for (int t = 0; t < n; ++t) {
-    if (pos[t] < 0 || pos[t] >= kv.n_ctx) fail("position ", pos[t], " is outside the context of ", kv.n_ctx, " tokens");
-    store_row(k + static_cast<int64_t>(t) * kv.k_row, kv.k_row, kv.type, static_cast<uint8_t*>(kv.k) + pos[t] * kv.k_row * esz);
-    store_row(v + static_cast<int64_t>(t) * kv.v_row, kv.v_row, kv.type, static_cast<uint8_t*>(kv.v) + pos[t] * kv.v_row * esz);
+    check_kv_slot(kv, b.seq_of(t), b.pos[t]);
+    const int64_t row = kv.row_of(b.seq_of(t), b.pos[t]);
+    store_row(k + static_cast<int64_t>(t) * kv.k_row, kv.k_row, kv.type, static_cast<uint8_t*>(kv.k) + row * kv.k_row * esz);
+    store_row(v + static_cast<int64_t>(t) * kv.v_row, kv.v_row, kv.type, static_cast<uint8_t*>(kv.v) + row * kv.v_row * esz);
   }
   const int group = p.n_head / p.n_head_kv;
   std::vector<float> scores;
   for (int t = 0; t < n; ++t) {
-    const int p1 = pos[t];
+    const int p1 = b.pos[t], s = b.seq_of(t);
     const int lo = p.window > 0 ? std::max(0, p1 - p.window + 1) : 0;
     scores.assign(static_cast<size_t>(p1 - lo + 1), 0.f);
     for (int h = 0; h < p.n_head; ++h) {
@@ -105,23 +112,23 @@ void attention(const float* q, const float* k, const float* v, KvLayer& kv, cons
       const float* qh = q + (static_cast<int64_t>(t) * p.n_head + h) * p.head_dim_k;
       float mx = -INFINITY;
       for (int j = lo; j <= p1; ++j) {
-        const int64_t base = j * kv.k_row + static_cast<int64_t>(hk) * p.head_dim_k;
-        float s = 0.f;
-        for (int d = 0; d < p.head_dim_k; ++d) s += qh[d] * load_at(kv.k, kv.type, base + d);
-        s *= p.scale;
-        scores[j - lo] = s;
-        mx = std::max(mx, s);
+        const int64_t base = kv.row_of(s, j) * kv.k_row + static_cast<int64_t>(hk) * p.head_dim_k;
+        float sc = 0.f;
+        for (int d = 0; d < p.head_dim_k; ++d) sc += qh[d] * load_at(kv.k, kv.type, base + d);
+        sc *= p.scale;
+        scores[j - lo] = sc;
+        mx = std::max(mx, sc);
       }
       float sum = 0.f;
-      for (float& s : scores) {
-        s = std::exp(s - mx);
-        sum += s;
+      for (float& sc : scores) {
+        sc = std::exp(sc - mx);
+        sum += sc;
       }
       float* o = out + (static_cast<int64_t>(t) * p.n_head + h) * p.head_dim_v;
       std::fill(o, o + p.head_dim_v, 0.f);
       for (int j = lo; j <= p1; ++j) {
         const float wgt = scores[j - lo] / sum;
-        const int64_t base = j * kv.v_row + static_cast<int64_t>(hk) * p.head_dim_v;
+        const int64_t base = kv.row_of(s, j) * kv.v_row + static_cast<int64_t>(hk) * p.head_dim_v;
         for (int d = 0; d < p.head_dim_v; ++d) o[d] += wgt * load_at(kv.v, kv.type, base + d);
       }
     }

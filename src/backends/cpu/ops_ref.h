@@ -15,8 +15,11 @@ void matmul(const Weight& w, const float* x, int n, float* y);
 void add_bias(float* y, const float* b, int n, int64_t dim);
 // freq_factors: host array of n_rot/2 values or null.
 void rope(float* x, int n, int n_head, int head_dim, const RopeParams& p, const float* freq_factors, const int32_t* pos);
-void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, int n,
-               const int32_t* pos, float* out);
+// Each token of the batch (its slot b.seq_of(t), position b.pos[t]) over its own sequence.
+void attention(const float* q, const float* k, const float* v, KvLayer& kv, const AttnParams& p, const Batch& b,
+               float* out);
+// Throws Error unless (seq, pos) is a place of kv.
+void check_kv_slot(const KvLayer& kv, int seq, int pos);
 void glu(Glu kind, const float* gate, const float* up, int64_t n, float* out);
 float gelu_tanh(float x);
 float silu(float x);

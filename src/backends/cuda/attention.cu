@@ -72,6 +72,7 @@ __global__ void head_prep_kernel(const HeadPrepArgs a) {
   pdl_trigger();
   if (hi >= total) return;
   const int p = a.pos[t];
+  const int64_t r = store ? slot_base(a.seq, t, a.ring) + ring_row(p, a.ring) : 0;  // the token's cache row
   float* buf = sh + warp * hmax;
   if (hi < a.n_head_q) {
     float* vec = a.q + (static_cast<int64_t>(t) * a.n_head_q + hi) * a.head_dim;
@@ -79,13 +80,13 @@ __global__ void head_prep_kernel(const HeadPrepArgs a) {
   } else if (hi < a.n_head_q + a.n_head_k) {
     const int kh = hi - a.n_head_q;
     float* vec = a.k + (static_cast<int64_t>(t) * a.n_head_k + kh) * a.head_dim;
-    char* dst = store ? kv_row(a.kc, a.k_row, p, kh, a.head_dim, a.kv_f16) : nullptr;
+    char* dst = store ? kv_row(a.kc, a.k_row, r, kh, a.head_dim, a.kv_f16) : nullptr;
     prep_head(vec, a.head_dim, a.k_normed, a.k_norm, a.k_eps, a.k_rope, a.rope, p, buf, vec, dst, a.kv_f16);
   } else {
     const int vh = hi - a.n_head_q - a.n_head_k;
     const float* src = a.v + (static_cast<int64_t>(t) * a.n_head_k + vh) * a.head_dim_v;
     prep_head(src, a.head_dim_v, false, nullptr, 0.f, false, a.rope, p, buf, nullptr,
-              kv_row(a.vc, a.v_row, p, vh, a.head_dim_v, a.kv_f16), a.kv_f16);
+              kv_row(a.vc, a.v_row, r, vh, a.head_dim_v, a.kv_f16), a.kv_f16);
   }
 }
 
@@ -126,8 +127,10 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
   const int lo = a.window > 0 ? max(0, p1 - a.window + 1) : 0;
   const int CH = a.chunk;
   const int n_chunks = (p1 - lo + CH) / CH;
-  const T* kc = static_cast<const T*>(a.kc);
-  const T* vc = static_cast<const T*>(a.vc);
+  // This token's slot (its rows start there; position j is row ring_row(j)).
+  const int64_t sb = slot_base(a.seq, t, a.ring);
+  const T* kc = static_cast<const T*>(a.kc) + sb * a.k_row;
+  const T* vc = static_cast<const T*>(a.vc) + sb * a.v_row;
 
   const float* qg = a.q + (static_cast<int64_t>(t) * a.n_head + static_cast<int64_t>(hk) * group + g0) * hdk;
   for (int i = tid; i < G * hdk; i += kChunk) qs[i] = qg[i] * a.scale;
@@ -153,7 +156,7 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
     const int cn = min(CH, p1 + 1 - j0);
     // Scores: thread tid takes position j0 + tid against every head of the group.
     if (tid < cn) {
-      const T* kr = kc + static_cast<int64_t>(j0 + tid) * a.k_row + static_cast<int64_t>(hk) * hdk;
+      const T* kr = kc + ring_row(j0 + tid, a.ring) * a.k_row + static_cast<int64_t>(hk) * hdk;
       float d[kMaxG];
 #pragma unroll
       for (int h = 0; h < kMaxG; ++h) d[h] = 0.f;
@@ -217,12 +220,12 @@ __global__ void __launch_bounds__(kChunk) attention_kernel(const AttnArgs a) {
         acc[k].y *= alpha[h];
       }
     }
-    const T* vb = vc + static_cast<int64_t>(j0) * a.v_row + static_cast<int64_t>(hk) * hdv + 2 * dp;
+    const T* vb = vc + static_cast<int64_t>(hk) * hdv + 2 * dp;
     // Unrolled so that several value rows are in flight: a one-token step is
     // otherwise one dependent load per position.
 #pragma unroll 8
     for (int j = ps; j < cn; j += PS) {
-      const float2 vv = load_kv2(vb + static_cast<int64_t>(j) * a.v_row);
+      const float2 vv = load_kv2(vb + ring_row(j0 + j, a.ring) * a.v_row);
 #pragma unroll
       for (int k = 0; k < kMaxG; ++k) {
         const int h = ha + k * TPR;
@@ -314,7 +317,7 @@ void launch_head_prep(const HeadPrepArgs& a, cudaStream_t s) {
   CUDA_REQUIRE(a.head_dim > 0 && a.head_dim <= 1024 && a.head_dim_v <= 1024, "head size " + std::to_string(a.head_dim));
   CUDA_REQUIRE((a.q == nullptr) == (a.n_head_q == 0) && (a.k == nullptr) == (a.n_head_k == 0), "heads without data");
   CUDA_REQUIRE(!(a.q_rope || a.k_rope) || (a.rope.n_rot % 2 == 0 && a.rope.n_rot <= a.head_dim), "n_rot " + std::to_string(a.rope.n_rot));
-  CUDA_REQUIRE(!a.kc || (a.k && a.v && a.vc && a.head_dim_v > 0), "KV store needs k, v and both caches");
+  CUDA_REQUIRE(!a.kc || (a.k && a.v && a.vc && a.head_dim_v > 0 && a.ring > 0), "KV store needs k, v, both caches and the ring");
   const int total = a.n_head_q + a.n_head_k + (a.kc ? a.n_head_k : 0);
   CUDA_REQUIRE(total > 0, "no heads");
   const int hmax = a.head_dim > a.head_dim_v ? a.head_dim : a.head_dim_v;
@@ -358,7 +361,7 @@ size_t attn_work_floats(int n, int n_head, int head_dim_v, int n_splits) {
 }
 
 void launch_attention(const AttnArgs& a, cudaStream_t s) {
-  CUDA_REQUIRE(a.n > 0 && a.pos && a.q && a.kc && a.vc && a.out, "null argument");
+  CUDA_REQUIRE(a.n > 0 && a.pos && a.q && a.kc && a.vc && a.out && a.ring > 0, "null argument");
   CUDA_REQUIRE(a.n_head > 0 && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "heads " + std::to_string(a.n_head) + "/" + std::to_string(a.n_head_kv));
   const int group = a.n_head / a.n_head_kv;
   CUDA_REQUIRE(group <= 16, "GQA group of " + std::to_string(group) + " query heads per kv head (at most 16)");

@@ -5,9 +5,14 @@
 namespace jetlm {
 namespace cuda {
 
-// Cache row of head h at position p.
-JDEV char* kv_row(void* cache, int64_t row, int p, int h, int dim, bool f16) {
-  return static_cast<char*>(cache) + (static_cast<int64_t>(p) * row + static_cast<int64_t>(h) * dim) * (f16 ? 2 : 4);
+// The first cache row of token t's slot, and the row of position p within a
+// slot (a ring on sliding-window layers; p < ring elsewhere, so no division).
+JDEV int64_t slot_base(const int32_t* seq, int t, int64_t ring) { return seq ? static_cast<int64_t>(seq[t]) * ring : 0; }
+JDEV int64_t ring_row(int p, int64_t ring) { return p < ring ? p : p % ring; }
+
+// Head h of cache row r (r: slot_base + ring_row).
+JDEV char* kv_row(void* cache, int64_t row, int64_t r, int h, int dim, bool f16) {
+  return static_cast<char*>(cache) + (r * row + static_cast<int64_t>(h) * dim) * (f16 ? 2 : 4);
 }
 
 // Stores value i of a cache row.

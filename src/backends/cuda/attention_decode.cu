@@ -86,8 +86,10 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
   const int n_chunks = (p1 - lo + CH) / CH;
   const bool has_new = s == (n_chunks - 1) % S;
   const bool writer = has_new && hq % group == 0;
-  const T* kc = static_cast<const T*>(a.kc);
-  const T* vc = static_cast<const T*>(a.vc);
+  // The token's slot (uploaded before the step, like its position).
+  const int64_t sb = slot_base(a.seq, 0, a.ring);
+  const T* kc = static_cast<const T*>(a.kc) + sb * a.k_row;
+  const T* vc = static_cast<const T*>(a.vc) + sb * a.v_row;
   // L and VL are powers of two: shifts and masks, no divisions in the loops.
   const int L = key_lanes(hdk), lg = __ffs(L) - 1, P = 32 >> lg, PB = kDecWarps * P;  // key rows per warp / block step
   const int e = 8 * (lane & (L - 1));                                                  // this lane's 8 key values
@@ -120,10 +122,10 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
     for (int u = 0; u < kDecUnroll; ++u) {
       const int j = u * PB + jr;
       if (j < cn && e < hdk && j0 + j != p1)
-        kr[u].load(kc + static_cast<int64_t>(j0 + j) * a.k_row + static_cast<int64_t>(hk) * hdk + e);
+        kr[u].load(kc + ring_row(j0 + j, a.ring) * a.k_row + static_cast<int64_t>(hk) * hdk + e);
       const int jv = vs + u * VS;
       if (jv < cn && j0 + jv != p1)
-        vr[u].load(vc + static_cast<int64_t>(j0 + jv) * a.v_row + static_cast<int64_t>(hk) * hdv + vd);
+        vr[u].load(vc + ring_row(j0 + jv, a.ring) * a.v_row + static_cast<int64_t>(hk) * hdv + vd);
     }
   }
   pdl_wait();
@@ -189,8 +191,9 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
     __syncthreads();
   }
   if (writer) {
-    char* kd = kv_row(h.kc, h.k_row, p1, hk, hdk, h.kv_f16);
-    char* vd_row = kv_row(h.vc, h.v_row, p1, hk, hdv, h.kv_f16);
+    const int64_t r1 = sb + ring_row(p1, a.ring);
+    char* kd = kv_row(h.kc, h.k_row, r1, hk, hdk, h.kv_f16);
+    char* vd_row = kv_row(h.vc, h.v_row, r1, hk, hdv, h.kv_f16);
     for (int i = tid; i < hdk; i += kDecThreads) kv_put(kd, i, kn[i], h.kv_f16);
     for (int i = tid; i < hdv; i += kDecThreads) kv_put(vd_row, i, vn[i], h.kv_f16);
   }
@@ -216,7 +219,7 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
         for (int u = 0; u < kDecUnroll; ++u) {
           const int j = u0 + u * PB + jr;
           if (j < cn && e < hdk && j0 + j != p1)
-            kr[u].load(kc + static_cast<int64_t>(j0 + j) * a.k_row + static_cast<int64_t>(hk) * hdk + e);
+            kr[u].load(kc + ring_row(j0 + j, a.ring) * a.k_row + static_cast<int64_t>(hk) * hdk + e);
         }
       }
 #pragma unroll
@@ -276,7 +279,7 @@ __global__ void __launch_bounds__(kDecThreads) decode_attention_kernel(const Att
         for (int u = 0; u < kDecUnroll; ++u) {
           const int j = u0 + u * VS;
           if (j < cn && j0 + j != p1)
-            vr[u].load(vc + static_cast<int64_t>(j0 + j) * a.v_row + static_cast<int64_t>(hk) * hdv + vd);
+            vr[u].load(vc + ring_row(j0 + j, a.ring) * a.v_row + static_cast<int64_t>(hk) * hdv + vd);
         }
       }
 #pragma unroll

@@ -42,13 +42,14 @@ template <typename T, int BK, int HD>
 struct KvTile {
   static const int kItems = (BK * HD / 8 + kPaThreads - 1) / kPaThreads;  // 8-value items per thread
   KvRaw8<T> raw[kItems];
-  JDEV void load(const T* cache, int64_t row, int hk, int dim, int j0, int jhi) {
+  // cache: the slot's first row; position j is row ring_row(j, ring).
+  JDEV void load(const T* cache, int64_t row, int64_t ring, int hk, int dim, int j0, int jhi) {
     const int per_row = dim / 8;
 #pragma unroll
     for (int u = 0; u < kItems; ++u) {
       const int i = threadIdx.x + u * kPaThreads, r = i / per_row;
       if (i < BK * per_row && j0 + r <= jhi)
-        raw[u].load(cache + static_cast<int64_t>(j0 + r) * row + static_cast<int64_t>(hk) * dim + 8 * (i % per_row));
+        raw[u].load(cache + ring_row(j0 + r, ring) * row + static_cast<int64_t>(hk) * dim + 8 * (i % per_row));
       else
         raw[u].clear();
     }
@@ -141,20 +142,22 @@ __global__ void __launch_bounds__(kPaThreads) prompt_attention_kernel(const Attn
       for (int k = 0; k < 4; ++k) o[i][c][k] = 0.f;
   }
 
-  const T* kc = static_cast<const T*>(a.kc);
-  const T* vc = static_cast<const T*>(a.vc);
+  // One launch is one sequence: every token's slot is seq[0]'s.
+  const int64_t sb = slot_base(a.seq, 0, a.ring);
+  const T* kc = static_cast<const T*>(a.kc) + sb * a.k_row;
+  const T* vc = static_cast<const T*>(a.vc) + sb * a.v_row;
   KvTile<T, BK, HD> kt, vt;
   if (jlo <= jhi) {
-    kt.load(kc, a.k_row, hk, hdk, jlo, jhi);
-    vt.load(vc, a.v_row, hk, hdv, jlo, jhi);
+    kt.load(kc, a.k_row, a.ring, hk, hdk, jlo, jhi);
+    vt.load(vc, a.v_row, a.ring, hk, hdv, jlo, jhi);
   }
   for (int j0 = jlo; j0 <= jhi; j0 += BK) {
     kt.store(hdk, ks, QS);
     vt.store(hdv, vs, HD);
     __syncthreads();
     if (j0 + BK <= jhi) {
-      kt.load(kc, a.k_row, hk, hdk, j0 + BK, jhi);
-      vt.load(vc, a.v_row, hk, hdv, j0 + BK, jhi);
+      kt.load(kc, a.k_row, a.ring, hk, hdk, j0 + BK, jhi);
+      vt.load(vc, a.v_row, a.ring, hk, hdv, j0 + BK, jhi);
     }
 
     float s[RQ][CK];

@@ -66,6 +66,7 @@ bool same_op(const Op& x, const Op& y) {
          x.attn.n_head_kv == y.attn.n_head_kv && x.attn.head_dim_k == y.attn.head_dim_k &&
          x.attn.head_dim_v == y.attn.head_dim_v && x.attn.scale == y.attn.scale && x.attn.window == y.attn.window &&
          x.kv.k == y.kv.k && x.kv.v == y.kv.v && x.kv.type == y.kv.type && x.kv.n_ctx == y.kv.n_ctx &&
+         x.kv.n_seq == y.kv.n_seq && x.kv.ring == y.kv.ring &&
          x.kv.k_row == y.kv.k_row && x.kv.v_row == y.kv.v_row && x.splits == y.splits && x.glu == y.glu;
 }
 
@@ -134,6 +135,8 @@ CudaBackend::~CudaBackend() {
     cudaEventDestroy(ev_stop_);
   }
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  for (StepGraph& g : step_graphs_)
+    if (g.exec) cudaGraphExecDestroy(g.exec);
   blas_destroy(blas_);
   for (void* p : allocs_) cudaFree(p);
   for (const Registered& r : registered_) cudaHostUnregister(reinterpret_cast<void*>(r.begin));
@@ -231,18 +234,25 @@ float* CudaBackend::alloc(int64_t n_floats) {
   return static_cast<float*>(dev_alloc(static_cast<size_t>(n_floats) * sizeof(float), "activations"));
 }
 
-KvLayer CudaBackend::alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) {
+KvLayer CudaBackend::alloc_kv(int64_t n_seq, int64_t n_ctx, int64_t ring, int64_t k_row, int64_t v_row, TensorType type) {
   if (type != TensorType::F32 && type != TensorType::F16) fail("KV cache type must be f32 or f16");
-  const size_t esz = type == TensorType::F32 ? 4 : 2;
   KvLayer kv;
   kv.type = type;
+  kv.n_seq = n_seq;
   kv.n_ctx = n_ctx;
+  kv.ring = ring;
   kv.k_row = k_row;
   kv.v_row = v_row;
-  char* p = static_cast<char*>(dev_alloc(static_cast<size_t>(n_ctx * (k_row + v_row)) * esz, "the KV cache"));
+  const size_t rows = static_cast<size_t>(n_seq * ring);
+  char* p = static_cast<char*>(dev_alloc(rows * static_cast<size_t>(k_row + v_row) * kv.elem_size(), "the KV cache"));
   kv.k = p;
-  kv.v = p + static_cast<size_t>(n_ctx * k_row) * esz;
+  kv.v = p + rows * static_cast<size_t>(k_row) * kv.elem_size();
   return kv;
+}
+
+void CudaBackend::copy_bytes(void* dst, const void* src, size_t bytes) {
+  flush();  // ordered after the queued ops that write the source
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
 }
 
 void CudaBackend::stage_reserve(size_t bytes) {
@@ -326,6 +336,11 @@ void CudaBackend::drop_graph() {
   if (graph_exec_) CUDA_CHECK(cudaGraphExecDestroy(graph_exec_));
   graph_exec_ = nullptr;
   graph_ops_.clear();
+  for (StepGraph& g : step_graphs_) {
+    if (g.exec) CUDA_CHECK(cudaGraphExecDestroy(g.exec));
+    g.exec = nullptr;
+    g.ops.clear();
+  }
 }
 
 void CudaBackend::ensure_batch_capacity(int n) {
@@ -333,11 +348,12 @@ void CudaBackend::ensure_batch_capacity(int n) {
   CUDA_CHECK(cudaStreamSynchronize(stream_));
   drop_graph();  // it reads the old position buffer
   const int cap = std::max(n, 2 * batch_cap_);
-  d_pos_ = static_cast<int32_t*>(dev_alloc(sizeof(int32_t) * 2 * cap, "batch positions"));
+  d_pos_ = static_cast<int32_t*>(dev_alloc(sizeof(int32_t) * 3 * cap, "batch positions"));
   d_ids_ = d_pos_ + cap;
+  d_seq_ = d_pos_ + 2 * cap;
   if (h_batch_) CUDA_CHECK(cudaFreeHost(h_batch_));
   void* p = nullptr;
-  CUDA_CHECK(cudaHostAlloc(&p, sizeof(int32_t) * 2 * cap, cudaHostAllocDefault));
+  CUDA_CHECK(cudaHostAlloc(&p, sizeof(int32_t) * 3 * cap, cudaHostAllocDefault));
   h_batch_ = static_cast<int32_t*>(p);
   batch_cap_ = cap;
 }
@@ -349,12 +365,17 @@ void CudaBackend::begin(const Batch& batch) {
   ensure_batch_capacity(batch.n);
   CUDA_CHECK(cudaEventSynchronize(batch_uploaded_));
   batch_n_ = batch.n;
+  runs_.clear();
   for (int i = 0; i < batch.n; ++i) {
     h_batch_[i] = batch.pos ? batch.pos[i] : 0;
     h_batch_[batch_cap_ + i] = batch.ids ? batch.ids[i] : 0;
+    h_batch_[2 * batch_cap_ + i] = batch.seq_of(i);
+    if (i > 0 && batch.seq_of(i) == batch.seq_of(i - 1)) ++runs_.back().second;
+    else runs_.emplace_back(i, 1);
   }
-  // One copy of positions and ids (d_pos_/h_batch_ are [2][batch_cap_]).
-  CUDA_CHECK(cudaMemcpyAsync(d_pos_, h_batch_, sizeof(int32_t) * (batch_cap_ + batch.n), cudaMemcpyHostToDevice, stream_));
+  decode_step_ = batch.n > 1 && static_cast<int>(runs_.size()) == batch.n;
+  // One copy of positions, ids and slots (d_pos_/h_batch_ are [3][batch_cap_]).
+  CUDA_CHECK(cudaMemcpyAsync(d_pos_, h_batch_, sizeof(int32_t) * (2 * batch_cap_ + batch.n), cudaMemcpyHostToDevice, stream_));
   CUDA_CHECK(cudaEventRecord(batch_uploaded_, stream_));
   spec_ = Spec::Off;
   if (speculate_ && use_graphs_ && batch.repeats && batch.n == 1 && graph_exec_ && step_replayed_) spec_ = Spec::Armed;
@@ -366,7 +387,7 @@ void CudaBackend::spec_launch() {
   spec_ = Spec::Launched;
   spec_failed_ = false;
   spec_k_ = 0;
-  launch_graph();
+  launch_graph(graph_exec_);
 }
 
 void CudaBackend::spec_fail() {
@@ -388,10 +409,10 @@ void CudaBackend::enqueue(const Op& op) {
   ops_.push_back(op);
 }
 
-void CudaBackend::launch_graph() {
+void CudaBackend::launch_graph(cudaGraphExec_t exec) {
   const Clock::time_point t0 = stats_ ? Clock::now() : Clock::time_point{};
   if (stats_ && !graph_timing_pending_) CUDA_CHECK(cudaEventRecord(ev_start_, stream_));
-  CUDA_CHECK(cudaGraphLaunch(graph_exec_, stream_));
+  CUDA_CHECK(cudaGraphLaunch(exec, stream_));
   if (stats_ && !graph_timing_pending_) {
     CUDA_CHECK(cudaEventRecord(ev_stop_, stream_));
     graph_timing_pending_ = true;
@@ -399,6 +420,47 @@ void CudaBackend::launch_graph() {
     step_time(1, t0, Clock::now());
   }
   ++graph_launches_;
+}
+
+void CudaBackend::capture(std::vector<Op>& ops, cudaGraphExec_t& exec) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int attempt = 0; attempt < 2 && !exec; ++attempt) {
+    cudaGraph_t g = nullptr;
+    CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    try {
+      run_ops();
+    } catch (...) {
+      cudaStreamEndCapture(stream_, &g);
+      if (g) cudaGraphDestroy(g);
+      (void)cudaGetLastError();
+      ops_.clear();
+      throw;
+    }
+    cudaError_t err = cudaStreamEndCapture(stream_, &g);
+    cudaGraphExec_t e = nullptr;
+    if (err == cudaSuccess) {
+#if defined(CUDART_VERSION) && CUDART_VERSION >= 12000
+      err = cudaGraphInstantiate(&e, g, 0);
+#else
+      err = cudaGraphInstantiate(&e, g, nullptr, nullptr, 0);
+#endif
+    }
+    if (g) cudaGraphDestroy(g);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      // A driver that cannot capture programmatic launches: capture plain ones.
+      if (attempt == 0 && pdl_enabled()) {
+        set_pdl(false);
+        continue;
+      }
+      ops_.clear();
+      CUDA_CHECK(err);
+    }
+    exec = e;
+  }
+  ops = ops_;
+  ++graphs_captured_;
+  capture_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void CudaBackend::flush() {
@@ -414,54 +476,30 @@ void CudaBackend::flush() {
   spec_ = Spec::Off;  // (armed: a flush before the step's first op)
   if (ops_.empty()) return;
   ++flushes_;
-  // One-token steps are captured once and replayed: the launches of a whole
-  // forward pass then cost one graph launch.
+  // One-token steps, and decode steps of a few sequences, are captured once
+  // (per batch size) and replayed: a whole forward pass costs one graph launch.
   if (use_graphs_ && batch_n_ == 1) {
-    bool same = graph_exec_ && ops_.size() == graph_ops_.size();
-    for (size_t i = 0; same && i < ops_.size(); ++i) same = same_op(ops_[i], graph_ops_[i]);
-    if (!same) {
-      const auto t0 = std::chrono::steady_clock::now();
-      drop_graph();
-      for (int attempt = 0; attempt < 2 && !graph_exec_; ++attempt) {
-        cudaGraph_t g = nullptr;
-        CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-        try {
-          run_ops();
-        } catch (...) {
-          cudaStreamEndCapture(stream_, &g);
-          if (g) cudaGraphDestroy(g);
-          (void)cudaGetLastError();
-          ops_.clear();
-          throw;
-        }
-        cudaError_t err = cudaStreamEndCapture(stream_, &g);
-        cudaGraphExec_t exec = nullptr;
-        if (err == cudaSuccess) {
-#if defined(CUDART_VERSION) && CUDART_VERSION >= 12000
-          err = cudaGraphInstantiate(&exec, g, 0);
-#else
-          err = cudaGraphInstantiate(&exec, g, nullptr, nullptr, 0);
-#endif
-        }
-        if (g) cudaGraphDestroy(g);
-        if (err != cudaSuccess) {
-          (void)cudaGetLastError();
-          // A driver that cannot capture programmatic launches: capture plain ones.
-          if (attempt == 0 && pdl_enabled()) {
-            set_pdl(false);
-            continue;
-          }
-          ops_.clear();
-          CUDA_CHECK(err);
-        }
-        graph_exec_ = exec;
-      }
-      graph_ops_ = ops_;
-      ++graphs_captured_;
-      capture_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    bool same = false;
+    if (graph_exec_ && ops_.size() == graph_ops_.size()) {
+      same = true;
+      for (size_t i = 0; same && i < ops_.size(); ++i) same = same_op(ops_[i], graph_ops_[i]);
     }
-    launch_graph();
+    if (!same) {
+      drop_graph();
+      capture(graph_ops_, graph_exec_);
+    }
+    launch_graph(graph_exec_);
     step_replayed_ = same;
+  } else if (use_graphs_ && decode_step_ && batch_n_ <= kMaxStepGraph) {
+    StepGraph& g = step_graphs_[batch_n_];
+    bool same = g.exec && ops_.size() == g.ops.size();
+    for (size_t i = 0; same && i < ops_.size(); ++i) same = same_op(ops_[i], g.ops[i]);
+    if (!same) {
+      if (g.exec) CUDA_CHECK(cudaGraphExecDestroy(g.exec));
+      g.exec = nullptr;
+      capture(g.ops, g.exec);
+    }
+    launch_graph(g.exec);
   } else {
     const auto t0 = std::chrono::steady_clock::now();
     try {
@@ -599,10 +637,14 @@ void CudaBackend::ensure_attention(const Op& op) {
   const AttnParams& p = op.attn;
   if (p.n_head <= 0 || p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
     fail("attention: ", p.n_head, " heads over ", p.n_head_kv, " kv heads");
-  const int blocks = p.n_head / attn_heads_per_block(op.n, p.n_head, p.n_head_kv);
-  const int splits = attn_splits(op.n, blocks, op.kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
-  const size_t work = attn_work_floats(op.n, p.n_head, p.head_dim_v, splits);
-  const size_t counters = static_cast<size_t>(op.n) * blocks;
+  // The largest workspace and counter set of the op's launches (one per sequence run, see run_attention).
+  size_t work = 0, counters = 0;
+  for (const auto& r : attention_launches(op.n)) {
+    const int blocks = p.n_head / attn_heads_per_block(r.second, p.n_head, p.n_head_kv);
+    const int splits = attn_splits(r.second, blocks, op.kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
+    work = std::max(work, attn_work_floats(r.second, p.n_head, p.head_dim_v, splits));
+    counters = std::max(counters, static_cast<size_t>(r.second) * blocks);
+  }
   if (work > attn_work_floats_ || counters > attn_counters_n_) {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
     drop_graph();

@@ -57,7 +57,8 @@ class CudaBackend : public Backend {
   bool weights_in_place() const override { return unified_; }
   Weight load_weight(const GgufTensor& t) override;
   float* alloc(int64_t n_floats) override;
-  KvLayer alloc_kv(int64_t n_ctx, int64_t k_row, int64_t v_row, TensorType type) override;
+  KvLayer alloc_kv(int64_t n_seq, int64_t n_ctx, int64_t ring, int64_t k_row, int64_t v_row, TensorType type) override;
+  void copy_bytes(void* dst, const void* src, size_t bytes) override;
   void write(float* dst, const float* host, int64_t n) override;
   void read(const float* src, float* host, int64_t n) override;
   float* alloc_host(int64_t n_floats) override;
@@ -83,7 +84,7 @@ class CudaBackend : public Backend {
  private:
   void enqueue(const Op& op);
   void flush();
-  void launch_graph();
+  void launch_graph(cudaGraphExec_t exec);
   // Speculative replay (Batch::repeats): the captured step starts at the
   // step's first write or op; later ops are only compared with the recording.
   // A difference (or a flush before the end) falls back to running the
@@ -108,6 +109,10 @@ class CudaBackend : public Backend {
   void run_single(const Op& op);
   void run_matmul(const Weight& w, const float* x, int n, float* y);
   void run_attention(const Op* qn, const Op* kn, const Op* qr, const Op* kr, const Op& at);
+  // Tokens [t0, t0 + n) of an attention op: one launch (one sequence, or short
+  // runs that the per-token kernels take together).
+  void launch_attention_range(const Op& at, const HeadPrepArgs& h, int t0, int n, bool fused);
+  std::vector<std::pair<int, int>> attention_launches(int n) const;  // (first token, count) of each launch
 
   GpuOptions opts_;
   int device_ = 0;
@@ -125,12 +130,17 @@ class CudaBackend : public Backend {
   struct Registered { uintptr_t begin, end; char* dev; };
   std::vector<Registered> registered_;
 
-  // Current batch: positions and ids in device memory, uploaded by begin().
+  // Current batch: positions, ids and KV slots in device memory, uploaded by begin().
   int batch_n_ = 0;
   int batch_cap_ = 0;
   int32_t* d_pos_ = nullptr;
   int32_t* d_ids_ = nullptr;
-  int32_t* h_batch_ = nullptr;   // pinned [2][batch_cap_] staging
+  int32_t* d_seq_ = nullptr;
+  int32_t* h_batch_ = nullptr;   // pinned [3][batch_cap_] staging
+  // The batch's runs of one sequence (first token, count), in order; a step of
+  // single tokens of different sequences (every run of one) is `decode_step_`.
+  std::vector<std::pair<int, int>> runs_;
+  bool decode_step_ = false;
   cudaEvent_t batch_uploaded_ = nullptr;
 
   // Page-locked host buffers of alloc_host(): read() copies into them directly.
@@ -151,6 +161,16 @@ class CudaBackend : public Backend {
   bool step_replayed_ = false;  // the last step was one replay of the recording
   bool speculate_ = true;       // JETLM_CUDA_SPECULATE
   cudaGraphExec_t graph_exec_ = nullptr;
+  // Decode steps of 2..kMaxStepGraph sequences, captured once per batch size
+  // (their ops differ only in device data: positions, ids, slots).
+  static constexpr int kMaxStepGraph = 8;
+  struct StepGraph {
+    std::vector<Op> ops;
+    cudaGraphExec_t exec = nullptr;
+  };
+  StepGraph step_graphs_[kMaxStepGraph + 1];
+  // Captures ops_ (running them) into exec, which must be empty, and records them in ops.
+  void capture(std::vector<Op>& ops, cudaGraphExec_t& exec);
   int graphs_captured_ = 0;
   int graph_launches_ = 0;
 

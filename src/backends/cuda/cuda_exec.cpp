@@ -349,16 +349,42 @@ void CudaBackend::run_attention(const Op* qn, const Op* kn, const Op* qr, const 
   if (p.head_dim_k * p.n_head_kv != kv.k_row || p.head_dim_v * p.n_head_kv != kv.v_row)
     fail("attention: KV rows of ", kv.k_row, "/", kv.v_row, " values do not match ", p.n_head_kv, " heads of ",
          p.head_dim_k, "/", p.head_dim_v);
-  const int hpb = attn_heads_per_block(at.n, p.n_head, p.n_head_kv);
+  h.seq = d_seq_;
+  h.ring = kv.ring;
   // A decode step prepares q, k and v inside the attention blocks (the rotated
   // q and k then live in shared memory only: nothing reads them afterwards).
-  const bool fused = fuse_ && at.n == 1 && hpb == 1;
+  const bool fused = fuse_ && at.n == 1 && attn_heads_per_block(1, p.n_head, p.n_head_kv) == 1;
   if (!fused) launch_head_prep(h, stream_);
+  for (const auto& r : attention_launches(at.n)) launch_attention_range(at, h, r.first, r.second, fused);
+}
 
+std::vector<std::pair<int, int>> CudaBackend::attention_launches(int n) const {
+  // One sequence (or a batch the runs do not describe): one launch. Several:
+  // each run of more than 8 tokens (a prompt chunk, for the tiled prompt
+  // kernel, which reads one slot) alone; the short runs between them together
+  // (the per-token kernels find every token's own slot).
+  if (runs_.size() <= 1 || n != batch_n_) return {{0, n}};
+  std::vector<std::pair<int, int>> out;
+  bool last_short = false;
+  for (const auto& r : runs_) {
+    const bool lone = r.second > 8;
+    if (!lone && last_short) out.back().second += r.second;
+    else out.push_back(r);
+    last_short = !lone;
+  }
+  return out;
+}
+
+void CudaBackend::launch_attention_range(const Op& at, const HeadPrepArgs& h, int t0, int n, bool fused) {
+  const AttnParams& p = at.attn;
+  const KvLayer& kv = at.kv;
+  const int hpb = attn_heads_per_block(n, p.n_head, p.n_head_kv);
   AttnArgs a;
-  a.n = at.n;
-  a.pos = d_pos_;
-  a.q = at.a;
+  a.n = n;
+  a.pos = d_pos_ + t0;
+  a.seq = d_seq_ + t0;
+  a.ring = kv.ring;
+  a.q = at.a + int64_t(t0) * p.n_head * p.head_dim_k;
   a.kc = kv.k;
   a.vc = kv.v;
   a.kv_f16 = h.kv_f16;
@@ -371,10 +397,10 @@ void CudaBackend::run_attention(const Op* qn, const Op* kn, const Op* qr, const 
   a.head_dim_v = p.head_dim_v;
   a.scale = p.scale;
   a.window = p.window;
-  a.out = at.out;
+  a.out = at.out + int64_t(t0) * p.n_head * p.head_dim_v;
   a.heads_per_block = hpb;
-  a.n_splits = at.splits;
-  a.chunk = attn_chunk(at.n, p.n_head / hpb, kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
+  a.n_splits = attn_splits(n, p.n_head / hpb, kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
+  a.chunk = attn_chunk(n, p.n_head / hpb, kv.n_ctx, p.window, n_sm_, p.head_dim_k, p.head_dim_v);
   a.fused_prep = fused;
   if (fused) {
     a.prep = h;

@@ -132,15 +132,19 @@ struct HeadPrepArgs {
   void* kc = nullptr;  void* vc = nullptr;  // KV store when set
   bool kv_f16 = true;
   int64_t k_row = 0, v_row = 0, n_ctx = 0;
+  const int32_t* seq = nullptr;  // device [n]: each token's KV slot (null: slot 0)
+  int64_t ring = 0;              // cache rows per slot: position p is row slot * ring + p % ring
 };
 void launch_head_prep(const HeadPrepArgs& a, cudaStream_t s);
 
-// Attention of n query tokens over the KV cache (positions lo..pos[t], causal,
-// sliding window), GQA, split over the sequence (flash-decoding) with the
-// splits combined by the last block of each (token, kv head).
+// Attention of n query tokens over the KV cache (positions lo..pos[t] of the
+// token's own slot, causal, sliding window), GQA, split over the sequence
+// (flash-decoding) with the splits combined by the last block of each (token, kv head).
 struct AttnArgs {
   int n = 0;
   const int32_t* pos = nullptr;
+  const int32_t* seq = nullptr;  // device [n]: KV slot of each token (null: slot 0); the prompt kernel reads seq[0]
+  int64_t ring = 0;              // cache rows per slot (position p: row slot * ring + p % ring)
   const float* q = nullptr;                 // [n][n_head][head_dim_k], already rotated
   const void* kc = nullptr;  const void* vc = nullptr;
   bool kv_f16 = true;

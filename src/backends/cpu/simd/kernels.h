@@ -19,13 +19,14 @@ struct AttnTask {
   const float* q = nullptr;  // group rows of head_dim_k, q_stride apart
   int64_t q_stride = 0;
   int group = 0;
-  const void* k = nullptr;   // cache of this KV head at position 0; positions k_stride values apart
+  const void* k = nullptr;   // cache of this KV head at row 0 of the slot; rows k_stride values apart
   const void* v = nullptr;
   int64_t k_stride = 0, v_stride = 0;
   bool f16 = true;           // cache element type: fp16 bits or float32
   int head_dim_k = 0, head_dim_v = 0;
   float scale = 1.f;
-  int lo = 0, hi = 0;        // inclusive
+  int lo = 0, hi = 0;        // positions, inclusive
+  int ring = 1 << 30;        // position j is cache row j % ring (a sliding-window layer's ring)
   float* out = nullptr;      // group rows of head_dim_v, out_stride apart
   int64_t out_stride = 0;
 };

@@ -166,7 +166,7 @@ void attend_group(const AttnTask& t, int h0, int nh) {
   for (int j0 = t.lo; j0 <= t.hi; j0 += kBlock) {
     const int nj = std::min(kBlock, t.hi - j0 + 1);
     for (int jj = 0; jj < nj; ++jj) {
-      const int64_t kb = static_cast<int64_t>(j0 + jj) * t.k_stride;
+      const int64_t kb = static_cast<int64_t>((j0 + jj) % t.ring) * t.k_stride;
       for (int h = 0; h < nh; ++h) {
         const float* q = t.q + (h0 + h) * t.q_stride;
         F32v<P> acc = P::fzero();
@@ -193,7 +193,7 @@ void attend_group(const AttnTask& t, int h0, int nh) {
       for (jj = 0; jj < nj; ++jj) sum[h] += sc[h][jj];
     }
     for (int jj = 0; jj < nj; ++jj) {
-      const int64_t vb = static_cast<int64_t>(j0 + jj) * t.v_stride;
+      const int64_t vb = static_cast<int64_t>((j0 + jj) % t.ring) * t.v_stride;
       for (int h = 0; h < nh; ++h) {
         float* o = t.out + (h0 + h) * t.out_stride;
         const F32v<P> w = P::fset1(sc[h][jj]);
