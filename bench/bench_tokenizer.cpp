@@ -3,11 +3,18 @@
 // Not a unit test (timings depend on the machine); the figures and the
 // command line go to docs/benchmarks.md.
 //
-//   bench_tokenizer -m VOCAB.gguf[,VOCAB2.gguf...] [--file TEXT] [--mb 8] [--reps 5] [--chunk 0]
+//   bench_tokenizer -m VOCAB.gguf[,VOCAB2.gguf...] [--file TEXT] [--mb 8] [--reps 5] [--chunk 0] [--letter a]
+//
+// --letter a: N MB of that one character, the mergers' worst case (one word,
+// every merge in one queue; issue 23: 8 MB in under 5 s and 500 MB). The
+// table then also gives each vocabulary's peak memory (a fresh process per
+// vocabulary is the cleanest figure: run it with one -m at a time).
 //
 // Without --file the text is generated English-like prose (fixed seed, so
 // every run and machine sees the same bytes): common words, capitals,
 // punctuation, contractions, numbers and paragraph breaks.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -113,16 +120,21 @@ int run(int argc, char** argv) {
   args.option("--mb", "N", "size of the generated text in MB", "8");
   args.option("--reps", "N", "timed repetitions; the best is reported", "5");
   args.option("--chunk", "BYTES", "encode the text in pieces of this size (0: one call)", "0");
+  args.option("--letter", "C", "the text is --mb MB of this one character (worst case) instead of prose");
   if (!args.parse(argc - 1, argv + 1)) return 0;
   if (args.get("--model").empty()) throw jetlm::UsageError("bench_tokenizer: -m VOCAB is required");
 
-  const std::string text = args.has("--file") ? read_all(args.get("--file"))
-                                              : english_text(static_cast<size_t>(args.get_double("--mb") * 1e6));
+  const size_t n_bytes = static_cast<size_t>(args.get_double("--mb", 0.001, 4096) * 1e6);
+  const std::string text = args.has("--file")     ? read_all(args.get("--file"))
+                           : args.has("--letter") ? std::string(n_bytes, args.get("--letter").empty() ? 'a' : args.get("--letter")[0])
+                                                  : english_text(n_bytes);
   const int reps = std::max<int>(1, static_cast<int>(args.get_int("--reps")));
   const size_t chunk = static_cast<size_t>(std::max<int64_t>(0, args.get_int("--chunk")));
-  std::printf("text: %s, %.2f MB, %s, best of %d\n", args.has("--file") ? args.get("--file").c_str() : "generated English",
+  const std::string what = args.has("--file") ? args.get("--file") : args.has("--letter") ? "one letter repeated" : "generated English";
+  std::printf("text: %s, %.2f MB, %s, best of %d\n", what.c_str(),
               text.size() / 1e6, chunk ? ("chunks of " + std::to_string(chunk) + " bytes").c_str() : "one call", reps);
-  std::printf("| vocabulary | tokens | bytes/token | MB/s (CPU time) | MB/s (wall) |\n| --- | ---: | ---: | ---: | ---: |\n");
+  std::printf("| vocabulary | tokens | bytes/token | MB/s (CPU time) | MB/s (wall) | s (CPU) | peak MiB (process so far) |\n"
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 
   for (const std::string& path : args.get_list("--model")) {
     const auto file = jetlm::GgufFile::open(path);
@@ -143,8 +155,11 @@ int run(int argc, char** argv) {
       best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     const std::string name = path.substr(path.find_last_of('/') + 1);
-    std::printf("| %s | %zu | %.2f | %.1f | %.1f |\n", name.c_str(), n_tokens,
-                static_cast<double>(text.size()) / n_tokens, text.size() / 1e6 / best_cpu, text.size() / 1e6 / best);
+    struct rusage ru = {};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("| %s | %zu | %.2f | %.1f | %.1f | %.2f | %ld |\n", name.c_str(), n_tokens,
+                static_cast<double>(text.size()) / n_tokens, text.size() / 1e6 / best_cpu, text.size() / 1e6 / best, best_cpu,
+                ru.ru_maxrss / 1024);
   }
   return 0;
 }

@@ -7,4 +7,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 \
-  libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev >/dev/null
+  libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev \
+  libcurl4-openssl-dev libssl-dev >/dev/null

@@ -1,5 +1,6 @@
 #include "gguf/gguf.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -298,6 +299,16 @@ void GgufFile::parse_all() {
     const uint64_t avail = size_ - data_offset_;
     if (t.offset > avail || t.nbytes > avail - t.offset)
       fail(path_, ": tensor ", t.name, ": data [", t.offset, ", +", t.nbytes, ") lies outside the file (data section holds ", avail, " bytes)");
+    // Kernels read a tensor as its element or block type (float, fp16
+    // fields), so its bytes must sit at that type's natural alignment: the
+    // largest power of two dividing the block size, at most 4. A file whose
+    // general.alignment is smaller than that can misplace them.
+    const size_t type_size = find_type_traits(static_cast<uint32_t>(t.type))->type_size;
+    const size_t need = std::min<size_t>(4, type_size & (~type_size + 1));
+    if ((data_offset_ + t.offset) % need != 0)
+      fail(path_, ": tensor ", t.name, ": data at file offset ", data_offset_ + t.offset, " is not aligned to the ", need,
+           " bytes its type ", type_name(t.type), " needs (general.alignment = ", alignment_,
+           "; rewrite the file with the default alignment of 32)");
     t.data = base_ + data_offset_ + t.offset;
   }
 }

@@ -1,6 +1,8 @@
 #include "text/bpe_tokenizer.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 
 #include "text/unicode.h"
 
@@ -8,24 +10,17 @@ namespace jetlm {
 
 namespace {
 
-struct Pair {
-  int32_t rank;
-  int32_t left, right;          // symbol positions in the word
-  int32_t left_sym, right_sym;  // what they held when queued; a change makes the entry stale
-  int32_t result;
-};
-
-// std heap keeps the "largest" on top: make that the lowest rank, then the leftmost.
-struct PairAfter {
-  bool operator()(const Pair& a, const Pair& b) const {
-    return a.rank > b.rank || (a.rank == b.rank && a.left > b.left);
-  }
-};
+// A queued merge is one 64-bit key, (rank << 32) | left position, so that
+// the smallest key is the lowest rank, then the leftmost pair; the right
+// symbol is left's next. 8 bytes an entry keeps the queue of a long word
+// (8 MB of one letter is one word) small and quick to reorder.
+uint64_t pair_key(int32_t rank, int32_t left) {
+  return (uint64_t{static_cast<uint32_t>(rank)} << 32) | static_cast<uint32_t>(left);
+}
 
 struct Sym {
-  int32_t id;  // symbol (token id, or a BpeMerges extra id)
+  int32_t id;  // symbol (token id, or a BpeMerges extra id); -1 once merged into its left neighbour
   int32_t prev, next;
-  bool alive;
 };
 
 }  // namespace
@@ -33,7 +28,7 @@ struct Sym {
 // Buffers reused across the words of one encode call.
 struct BpeTokenizer::Scratch {
   std::vector<Sym> sym;
-  std::vector<Pair> heap;
+  std::vector<uint64_t> heap;  // min-heap of pair_key()
   std::string mapped;
 };
 
@@ -94,35 +89,48 @@ void BpeTokenizer::encode_word(std::string_view word, Scratch& sc, std::vector<i
   sym.resize(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; ++i)
     sym[static_cast<size_t>(i)] = Sym{merges_.byte_symbol(static_cast<uint8_t>(word[static_cast<size_t>(i)])), i - 1,
-                                      i + 1 < n ? i + 1 : -1, true};
+                                      i + 1 < n ? i + 1 : -1};
 
-  std::vector<Pair>& heap = sc.heap;
+  // Lowest rank first, then leftmost: a priority queue over the linked list
+  // of symbols, O(n log n) for a word of n bytes.
+  std::vector<uint64_t>& heap = sc.heap;
   heap.clear();
-  const auto queue = [&](int32_t l, int32_t r) {
-    if (l < 0 || r < 0) return;
-    const int32_t ls = sym[static_cast<size_t>(l)].id, rs = sym[static_cast<size_t>(r)].id;
-    const BpeMerges::Rule rule = merges_.find(ls, rs);
-    if (rule.rank < 0) return;
-    heap.push_back(Pair{rule.rank, l, r, ls, rs, rule.result});
-    std::push_heap(heap.begin(), heap.end(), PairAfter());
+  const auto rule_at = [&](int32_t l) {
+    const int32_t r = sym[static_cast<size_t>(l)].next;
+    return r < 0 ? BpeMerges::Rule{-1, -1} : merges_.find(sym[static_cast<size_t>(l)].id, sym[static_cast<size_t>(r)].id);
   };
-  for (int32_t i = 1; i < n; ++i) queue(i - 1, i);
+  const auto queue = [&](int32_t l) {
+    if (l < 0) return;
+    const int32_t rank = rule_at(l).rank;
+    if (rank < 0) return;
+    heap.push_back(pair_key(rank, l));
+    std::push_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) {
+    const int32_t rank = rule_at(i).rank;
+    if (rank >= 0) heap.push_back(pair_key(rank, i));
+  }
+  std::make_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
 
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), PairAfter());
-    const Pair p = heap.back();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+    const uint64_t key = heap.back();
     heap.pop_back();
-    Sym& l = sym[static_cast<size_t>(p.left)];
-    Sym& r = sym[static_cast<size_t>(p.right)];
-    // Symbols only ever grow to the right, so both holding what they held
-    // when queued means they are still that adjacent pair.
-    if (!l.alive || !r.alive || l.id != p.left_sym || r.id != p.right_sym) continue;
-    l.id = p.result;
-    r.alive = false;
+    const auto left = static_cast<int32_t>(key & 0xFFFFFFFFu);
+    const auto rank = static_cast<int32_t>(key >> 32);
+    Sym& l = sym[static_cast<size_t>(left)];
+    if (l.id < 0) continue;
+    // Each rank is one rule, one pair of symbols: the pair at left still
+    // having this rank means it is still the pair this entry was queued for.
+    const BpeMerges::Rule rule = rule_at(left);
+    if (rule.rank != rank) continue;
+    Sym& r = sym[static_cast<size_t>(l.next)];
+    l.id = rule.result;
+    r.id = -1;
     l.next = r.next;
-    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = p.left;
-    queue(l.prev, p.left);
-    queue(p.left, l.next);
+    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = left;
+    queue(l.prev);
+    queue(left);
   }
 
   for (int32_t i = 0; i >= 0; i = sym[static_cast<size_t>(i)].next) emit_symbol(sym[static_cast<size_t>(i)].id, out);

@@ -1,5 +1,7 @@
 #include "text/chat_template.h"
 
+#include <algorithm>
+
 #include "text/jinja/interpreter.h"
 #include "util/error.h"
 
@@ -26,18 +28,24 @@ std::string strftime_now(const std::string& fmt, std::time_t now) {
   return "";
 }
 
-}  // namespace
-
-std::string render_chat_template(const std::string& tmpl, const nlohmann::ordered_json& messages,
-                                 const ChatTemplateInputs& in, const std::string& name) {
+// Both JSON flavours convert straight to template values (no dump and
+// re-parse: that would recurse over a deeply nested input).
+template <class Json>
+std::string render(const std::string& tmpl, const Json& messages, const Json& extra, const ChatTemplateInputs& in,
+                   const std::string& name) {
   using jinja::CallArgs;
   using jinja::Value;
   if (!messages.is_array()) fail("chat template: messages must be a JSON array, got ", messages.type_name());
-  if (!in.extra.is_object()) fail("chat template: extra variables must be a JSON object, got ", in.extra.type_name());
+  if (!extra.is_object()) fail("chat template: extra variables must be a JSON object, got ", extra.type_name());
   const jinja::Template t(tmpl, name);
 
   jinja::Variables vars;
-  vars.emplace_back("messages", Value::from_json(messages));
+  {
+    const jinja::Budget conversion(in.limits);  // bounds the nesting of messages and extra
+    vars.emplace_back("messages", Value::from_json(messages));
+    for (auto it = extra.begin(); it != extra.end(); ++it) vars.emplace_back(it.key(), Value::from_json(it.value()));
+  }
+  const size_t n_extra = vars.size() - 1;
   vars.emplace_back("bos_token", Value(in.bos_token));
   vars.emplace_back("eos_token", Value(in.eos_token));
   vars.emplace_back("add_generation_prompt", Value(in.add_generation_prompt));
@@ -54,8 +62,16 @@ std::string render_chat_template(const std::string& tmpl, const nlohmann::ordere
                         return Value(strftime_now(fmt->as_string(), now));
                       }));
   }
-  for (auto it = in.extra.begin(); it != in.extra.end(); ++it) vars.emplace_back(it.key(), Value::from_json(it.value()));
-  return t.render(vars);
+  // Extra variables go last, so they override the fixed ones as before.
+  std::rotate(vars.begin() + 1, vars.begin() + 1 + static_cast<std::ptrdiff_t>(n_extra), vars.end());
+  return t.render(vars, in.limits);
+}
+
+}  // namespace
+
+std::string render_chat_template(const std::string& tmpl, const nlohmann::ordered_json& messages,
+                                 const ChatTemplateInputs& in, const std::string& name) {
+  return render(tmpl, messages, in.extra, in, name);
 }
 
 std::string render_chat_template(const std::string& tmpl, const nlohmann::json& messages, const std::string& bos,
@@ -64,8 +80,7 @@ std::string render_chat_template(const std::string& tmpl, const nlohmann::json& 
   in.bos_token = bos;
   in.eos_token = eos;
   in.add_generation_prompt = add_generation_prompt;
-  if (!extra.is_null()) in.extra = nlohmann::ordered_json::parse(extra.dump());
-  return render_chat_template(tmpl, nlohmann::ordered_json::parse(messages.dump()), in);
+  return render(tmpl, messages, extra.is_null() ? nlohmann::json::object() : extra, in, "chat_template");
 }
 
 }  // namespace jetlm

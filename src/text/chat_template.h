@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/jinja/budget.h"
+
 namespace jetlm {
 
 struct ChatTemplateInputs {
@@ -21,11 +23,15 @@ struct ChatTemplateInputs {
   // templates fall back to their fixed "26 Jul 2024".
   bool define_strftime_now = false;
   std::time_t now = 0;  // strftime_now's clock (local time); 0: the current time
+  // The template is untrusted code: its time, recursion and memory budget
+  // (also the nesting allowed in messages and extra).
+  jinja::Limits limits;
 };
 
 // Parses and renders. `messages` is an OpenAI-style array of {"role", "content", ...}.
 // Throws Error("<name>:<line>: ...") for a syntax error, a runtime error, or a
-// raise_exception("...") in the template (the message is the template's text).
+// raise_exception("...") in the template (the message is the template's text),
+// or a template or input that exceeds in.limits.
 std::string render_chat_template(const std::string& tmpl, const nlohmann::ordered_json& messages,
                                  const ChatTemplateInputs& in, const std::string& name = "chat_template");
 

@@ -1,7 +1,10 @@
 #include "text/spm_tokenizer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 
 #include "text/unicode.h"
 #include "util/error.h"
@@ -17,23 +20,19 @@ constexpr uint64_t kEmptySlot = ~uint64_t{0};
 struct Symbol {
   int32_t prev, next;
   uint32_t off, len;  // bytes of the escaped text; len 0 once merged into its left neighbour
-  int32_t id;         // token of exactly these bytes, -1 for a character no token covers
 };
 
-struct Bigram {
-  int32_t left, right;
-  float score;
-  uint32_t size;  // bytes of both symbols when queued; a mismatch later means one has changed
-  int32_t id;
-};
-
-// std heap keeps the "largest" on top: make that the highest score, then the
-// leftmost pair, the order llama.cpp (and SentencePiece) merge in.
-struct BigramOrder {
-  bool operator()(const Bigram& a, const Bigram& b) const {
-    return a.score < b.score || (a.score == b.score && a.left > b.left);
-  }
-};
+// A queued merge is one 64-bit key: the score mapped so that a higher score
+// is a smaller number, then the left symbol's position. The smallest key is
+// the best score, then the leftmost pair: the order llama.cpp (and
+// SentencePiece) merge in. 8 bytes an entry keeps long inputs small.
+uint64_t bigram_key(float score, int32_t left) {
+  if (score == 0) score = 0;  // -0 ties with +0, as a float comparison has it
+  uint32_t bits;
+  std::memcpy(&bits, &score, sizeof bits);
+  const uint32_t ascending = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;  // float order as unsigned order
+  return (uint64_t{~ascending} << 32) | static_cast<uint32_t>(left);
+}
 
 // The character starting at s[off], split the way the merger splits (by the
 // lead byte alone), packed into 32 bits; *len receives its length.
@@ -56,7 +55,7 @@ uint64_t mix(uint64_t k) {
 
 struct SpmTokenizer::Scratch {
   std::vector<Symbol> sym;
-  std::vector<Bigram> heap;
+  std::vector<uint64_t> heap;  // min-heap of bigram_key()
 };
 
 SpmTokenizer::SpmTokenizer(const GgufFile& file) : VocabTokenizer(file, VocabKind::Spm, true) {
@@ -157,46 +156,60 @@ void SpmTokenizer::merge_segment(const std::string& s, size_t begin, size_t end,
   for (size_t off = begin; off < end;) {
     const size_t len = std::min(utf8_seq_len(static_cast<uint8_t>(s[off])), end - off);
     const int32_t i = static_cast<int32_t>(sym.size());
-    sym.push_back(Symbol{i - 1, off + len == end ? -1 : i + 1, static_cast<uint32_t>(off), static_cast<uint32_t>(len),
-                         vocab_.find(std::string_view(s).substr(off, len))});
+    sym.push_back(Symbol{i - 1, off + len == end ? -1 : i + 1, static_cast<uint32_t>(off), static_cast<uint32_t>(len)});
     off += len;
   }
 
-  std::vector<Bigram>& heap = sc.heap;
+  // A priority queue over the linked list of symbols: O(n log n) for n characters.
+  std::vector<uint64_t>& heap = sc.heap;
   heap.clear();
-  const auto try_pair = [&](int32_t l, int32_t r) {
-    if (l < 0 || r < 0) return;
+  const std::string_view text(s);
+  // The token the pair starting at symbol l would merge into, -1 if none.
+  const auto pair_token = [&](int32_t l) {
     const Symbol& a = sym[static_cast<size_t>(l)];
-    const uint32_t size = a.len + sym[static_cast<size_t>(r)].len;
-    const int32_t id = vocab_.find(std::string_view(s).substr(a.off, size));
-    if (id < 0) return;
-    heap.push_back(Bigram{l, r, vocab_.score(id), size, id});
-    std::push_heap(heap.begin(), heap.end(), BigramOrder());
+    if (a.next < 0) return int32_t{-1};
+    return vocab_.find(text.substr(a.off, a.len + sym[static_cast<size_t>(a.next)].len));
   };
-  for (int32_t i = 1; i < static_cast<int32_t>(sym.size()); ++i) try_pair(i - 1, i);
+  const auto queue = [&](int32_t l) {
+    if (l < 0) return;
+    const int32_t id = pair_token(l);
+    if (id < 0) return;
+    heap.push_back(bigram_key(vocab_.score(id), l));
+    std::push_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+  };
+  heap.reserve(sym.size());
+  for (int32_t i = 0; i + 1 < static_cast<int32_t>(sym.size()); ++i) {
+    const int32_t id = pair_token(i);
+    if (id >= 0) heap.push_back(bigram_key(vocab_.score(id), i));
+  }
+  std::make_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
 
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), BigramOrder());
-    const Bigram bg = heap.back();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<uint64_t>());
+    const uint64_t key = heap.back();
     heap.pop_back();
-    Symbol& l = sym[static_cast<size_t>(bg.left)];
-    Symbol& r = sym[static_cast<size_t>(bg.right)];
-    // Symbols only grow or vanish, so an unchanged total size means both are
-    // still the pair this entry was queued for.
-    if (l.len == 0 || r.len == 0 || l.len + r.len != bg.size) continue;
+    const auto left = static_cast<int32_t>(key & 0xFFFFFFFFu);
+    Symbol& l = sym[static_cast<size_t>(left)];
+    if (l.len == 0) continue;
+    // The pair now at left may differ from the one queued; if it scores the
+    // same it has an entry of this very key, so merging it now is what that
+    // entry would do. Otherwise this entry is stale.
+    const int32_t id = pair_token(left);
+    if (id < 0 || bigram_key(vocab_.score(id), left) != key) continue;
+    Symbol& r = sym[static_cast<size_t>(l.next)];
     l.len += r.len;
-    l.id = bg.id;
     r.len = 0;
     l.next = r.next;
-    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = bg.left;
-    try_pair(l.prev, bg.left);
-    try_pair(bg.left, l.next);
+    if (r.next >= 0) sym[static_cast<size_t>(r.next)].prev = left;
+    queue(l.prev);
+    queue(left);
   }
 
   for (int32_t i = sym.empty() ? -1 : 0; i >= 0; i = sym[static_cast<size_t>(i)].next) {
     const Symbol& x = sym[static_cast<size_t>(i)];
-    if (x.id >= 0) {
-      out.push_back(x.id);
+    const int32_t id = vocab_.find(text.substr(x.off, x.len));
+    if (id >= 0) {
+      out.push_back(id);
       continue;
     }
     for (uint32_t k = 0; k < x.len; ++k) out.push_back(byte_token(static_cast<uint8_t>(s[x.off + k])));

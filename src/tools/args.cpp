@@ -2,6 +2,9 @@
 
 #include <cctype>
 #include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -29,9 +32,11 @@ int64_t parse_int(const std::string& s, const std::string& what) {
   if (s.empty()) throw UsageError(str_cat(what, ": expected an integer, got an empty value"));
   errno = 0;
   char* end = nullptr;
-  const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno != 0 || end == s.c_str() || *end != '\0')
+  // strtoll skips leading white space; a flag value must be the number alone.
+  const long long v = std::isspace(static_cast<unsigned char>(s[0])) ? 0 : std::strtoll(s.c_str(), &end, 10);
+  if (end == nullptr || end == s.c_str() || *end != '\0')
     throw UsageError(str_cat(what, ": expected an integer, got '", s, "'"));
+  if (errno == ERANGE) throw UsageError(str_cat(what, ": '", s, "' is out of range (allowed: [", INT64_MIN, ", ", INT64_MAX, "])"));
   return v;
 }
 
@@ -39,9 +44,38 @@ double parse_double(const std::string& s, const std::string& what) {
   if (s.empty()) throw UsageError(str_cat(what, ": expected a number, got an empty value"));
   errno = 0;
   char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end == s.c_str() || *end != '\0')
+  const double v = std::isspace(static_cast<unsigned char>(s[0])) ? 0 : std::strtod(s.c_str(), &end);
+  if (end == nullptr || end == s.c_str() || *end != '\0')
     throw UsageError(str_cat(what, ": expected a number, got '", s, "'"));
+  // strtod reads "nan" and "inf", and sets ERANGE on overflow and on underflow
+  // (1e-400 is a fine way to write 0, but inf is no setting of anything).
+  if (!std::isfinite(v)) throw UsageError(str_cat(what, ": expected a finite number, got '", s, "'"));
+  return v;
+}
+
+int64_t parse_int_in(const std::string& s, const std::string& what, int64_t lo, int64_t hi) {
+  const auto range = [&] { return UsageError(str_cat(what, ": expected an integer in [", lo, ", ", hi, "], got '", s, "'")); };
+  int64_t v;
+  try {
+    v = parse_int(s, what);
+  } catch (const UsageError&) {
+    throw range();
+  }
+  if (v < lo || v > hi) throw range();
+  return v;
+}
+
+double parse_double_in(const std::string& s, const std::string& what, double lo, double hi, bool lo_open) {
+  const auto range = [&] {
+    return UsageError(str_cat(what, ": expected a number in ", lo_open ? "(" : "[", lo, ", ", hi, "], got '", s, "'"));
+  };
+  double v;
+  try {
+    v = parse_double(s, what);
+  } catch (const UsageError&) {
+    throw range();
+  }
+  if (v < lo || v > hi || (lo_open && v == lo)) throw range();
   return v;
 }
 
@@ -138,6 +172,10 @@ std::string Args::get(const std::string& name) const {
 
 int64_t Args::get_int(const std::string& name) const { return parse_int(get(name), name); }
 double Args::get_double(const std::string& name) const { return parse_double(get(name), name); }
+int64_t Args::get_int(const std::string& name, int64_t lo, int64_t hi) const { return parse_int_in(get(name), name, lo, hi); }
+double Args::get_double(const std::string& name, double lo, double hi, bool lo_open) const {
+  return parse_double_in(get(name), name, lo, hi, lo_open);
+}
 
 std::vector<std::string> Args::get_list(const std::string& name) const {
   const std::string v = get(name);

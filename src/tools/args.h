@@ -30,6 +30,10 @@ class Args {
   // Typed values; a malformed number is a UsageError naming the option.
   int64_t get_int(const std::string& name) const;
   double get_double(const std::string& name) const;
+  // ... within [lo, hi] (lo excluded when lo_open); NaN, infinities and
+  // anything outside are a UsageError that gives the allowed range.
+  int64_t get_int(const std::string& name, int64_t lo, int64_t hi) const;
+  double get_double(const std::string& name, double lo, double hi, bool lo_open = false) const;
   // Comma-separated lists (llama-bench style): "1,2,3".
   std::vector<std::string> get_list(const std::string& name) const;
   std::vector<int64_t> get_int_list(const std::string& name) const;
@@ -57,7 +61,10 @@ class Args {
 };
 
 // Parse helpers shared by commands (UsageError naming `what` on failure).
+// Numbers are parsed strictly: the whole text, in range, finite.
 int64_t parse_int(const std::string& s, const std::string& what);
 double parse_double(const std::string& s, const std::string& what);
+int64_t parse_int_in(const std::string& s, const std::string& what, int64_t lo, int64_t hi);
+double parse_double_in(const std::string& s, const std::string& what, double lo, double hi, bool lo_open = false);
 
 }  // namespace jetlm

@@ -11,6 +11,7 @@
 #include "models/model.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/model_arg.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -20,7 +21,8 @@ namespace {
 std::vector<int> int_list(const Args& a, const std::string& name, int min_value) {
   std::vector<int> v;
   for (int64_t x : a.get_int_list(name)) {
-    if (x < min_value || x > (1 << 24)) throw UsageError(str_cat(name, ": value ", x, " out of range"));
+    if (x < min_value || x > (1 << 24))
+      throw UsageError(str_cat(name, ": expected integers in [", min_value, ", ", 1 << 24, "], got ", x));
     v.push_back(static_cast<int>(x));
   }
   return v;
@@ -47,7 +49,8 @@ std::vector<std::string> all_items(const Args& a, const std::string& name) {
 int cmd_bench(int argc, char** argv) {
   Args args("bench",
             "jetlm bench -m MODEL[,MODEL...] [-p 512] [-n 128] [-pg PP,TG] [-r 5] [-t LIST] [-ngl LIST] [--unified] [-o md|json|csv|jsonl]");
-  args.option("-m,--model", "LIST", "GGUF model files (comma list; may be repeated)");
+  args.option("-m,--model", "LIST", "GGUF model files or ollama:NAME[:TAG] (comma list; may be repeated)");
+  add_hub_options(args);
   args.option("-p,--n-prompt", "LIST", "prompt lengths: test ppN for each (0: none)", "512");
   args.option("-n,--n-gen", "LIST", "generation lengths: test tgN for each (0: none)", "128");
   args.option("-pg", "PP,TG", "prompt then generation: test ppPP+tgTG (may be repeated)");
@@ -60,8 +63,10 @@ int cmd_bench(int argc, char** argv) {
   args.flag("--unified", "GPU reads the weights from the map in place (default on integrated GPUs)");
   if (!args.parse(argc, argv)) return 0;
 
-  const std::vector<std::string> models = all_items(args, "-m");
-  if (models.empty()) throw UsageError("jetlm bench: -m MODEL is required");
+  std::vector<std::string> models;
+  for (const std::string& v : all_items(args, "-m")) models.push_back(resolve_model_name(v, false));
+  for (const std::string& v : all_items(args, "-hf")) models.push_back(resolve_model_name(v, true));
+  if (models.empty()) throw UsageError("jetlm bench: -m MODEL or -hf REPO is required");
   const std::vector<int> prompts = int_list(args, "-p", 0);
   const std::vector<int> gens = int_list(args, "-n", 0);
   std::vector<BenchTest> pg;
@@ -69,13 +74,11 @@ int cmd_bench(int argc, char** argv) {
     size_t comma = v.find(',');
     if (comma == std::string::npos) throw UsageError("-pg: expected PP,TG, got '" + v + "'");
     BenchTest t;
-    t.n_prompt = static_cast<int>(parse_int(v.substr(0, comma), "-pg"));
-    t.n_gen = static_cast<int>(parse_int(v.substr(comma + 1), "-pg"));
-    if (t.n_prompt < 0 || t.n_gen < 0) throw UsageError("-pg: lengths must be >= 0");
+    t.n_prompt = static_cast<int>(parse_int_in(v.substr(0, comma), "-pg", 0, 1 << 24));
+    t.n_gen = static_cast<int>(parse_int_in(v.substr(comma + 1), "-pg", 0, 1 << 24));
     if (t.n_prompt + t.n_gen > 0) pg.push_back(t);
   }
-  const int reps = static_cast<int>(args.get_int("-r"));
-  if (reps < 1) throw UsageError("-r: at least one repetition");
+  const int reps = static_cast<int>(args.get_int("-r", 1, 1000000));
   std::vector<int> threads = args.has("-t") ? int_list(args, "-t", 1) : std::vector<int>{physical_cores()};
   const std::vector<int> ngls = int_list(args, "-ngl", 0);
   const std::vector<int> batches = int_list(args, "-b", 1);

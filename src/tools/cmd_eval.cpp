@@ -8,6 +8,7 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "tools/common_options.h"
+#include "tools/model_arg.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -15,13 +16,14 @@ namespace jetlm {
 
 int cmd_eval(int argc, char** argv) {
   Args args("eval", "jetlm eval -m MODEL --tokens 1,2,3 --logits OUT.f32 [--incremental] [--reference]");
-  args.option("-m,--model", "MODEL", "GGUF model file");
+  args.option("-m,--model", "MODEL", "GGUF model file, or ollama:NAME[:TAG]");
+  add_hub_options(args);
   args.option("--tokens", "IDS", "comma-separated token ids");
   args.option("--logits", "OUT", "output file (float32 [n_tokens][n_vocab])");
   args.flag("--incremental", "feed one token at a time through the KV cache");
   add_context_options(args);
   if (!args.parse(argc, argv)) return 0;
-  if (args.get("--model").empty()) throw UsageError("jetlm eval: -m MODEL is required");
+  if (args.get("--model").empty() && args.get("-hf").empty()) throw UsageError("jetlm eval: -m MODEL or -hf REPO is required");
   if (args.get("--logits").empty()) throw UsageError("jetlm eval: --logits OUT is required");
   std::vector<int32_t> ids;
   for (int64_t id : args.get_int_list("--tokens")) {
@@ -30,7 +32,7 @@ int cmd_eval(int argc, char** argv) {
   }
   if (ids.empty()) throw UsageError("jetlm eval: --tokens needs at least one id");
 
-  auto model = Model::load(args.get("--model"));
+  auto model = Model::load(resolve_model_arg(args));
   ContextOptions co = context_options(args, *model);
   if (!args.has("-c")) co.n_ctx = std::max<int>(static_cast<int>(ids.size()), std::min(model->hparams().n_ctx_train, 4096));
   Context ctx(*model, co);

@@ -1,13 +1,17 @@
 // jetlm info: architecture, hyperparameters, tensor types with counts and
 // bytes, and the memory a context of N tokens needs.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <map>
+#include <utility>
 
+#include "hub/fs.h"
 #include "models/gpu_fit.h"
 #include "models/model.h"
 #include "tools/args.h"
 #include "tools/commands.h"
+#include "tools/model_arg.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -18,21 +22,38 @@ static std::string mib(size_t bytes) {
   return buf;
 }
 
+// ollama's own template and options beside the GGUF (the GGUF's template stays the one jetlm uses).
+static void print_ollama_layers(const ModelSource& src) {
+  const std::pair<const char*, std::string> layers[] = {
+      {"ollama template", src.ollama_template}, {"ollama params", src.ollama_params}, {"ollama system", src.ollama_system}};
+  for (const auto& l : layers) {
+    if (l.second.empty()) continue;
+    std::string text = hub::read_small_file(l.second);
+    for (char& c : text)
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (text.size() > 200) text = text.substr(0, 200) + "...";
+    std::printf("%-16s %s (%s)\n", (std::string(l.first) + ":").c_str(), text.c_str(), l.second.c_str());
+  }
+}
+
 int cmd_info(int argc, char** argv) {
   Args args("info", "jetlm info -m MODEL [-c N] [--kv-type f16|f32] [-ngl N [--unified]]");
-  args.option("-m,--model", "MODEL", "GGUF model file");
+  args.option("-m,--model", "MODEL", "GGUF model file, or ollama:NAME[:TAG]");
+  add_hub_options(args);
   args.option("-c,--ctx-size", "N", "context size for the memory estimate (0: training context)", "0");
   args.option("--kv-type", "TYPE", "KV cache type for the estimate: f16 or f32", "f16");
   args.flag("--tensors", "list every tensor");
   args.option("-ngl,--gpu-layers,--n-gpu-layers", "N", "also estimate the GPU memory of N offloaded layers", "0");
   args.flag("--unified", "... with the GPU reading the weights from the map in place");
   if (!args.parse(argc, argv)) return 0;
-  if (args.get("--model").empty()) throw UsageError("jetlm info: -m MODEL is required");
-  auto model = Model::load(args.get("--model"));
+  if (args.get("--model").empty() && args.get("-hf").empty()) throw UsageError("jetlm info: -m MODEL or -hf REPO is required");
+  const ModelSource src = resolve_model_source(args);
+  auto model = Model::load(src.path);
   const HParams& hp = model->hparams();
   const GgufFile& f = model->file();
 
   std::printf("file:            %s (GGUF v%u, %zu bytes)\n", f.path().c_str(), f.version(), f.file_size());
+  print_ollama_layers(src);
   std::printf("name:            %s\n", f.get_str_or("general.name", "").c_str());
   std::printf("architecture:    %s\n", hp.arch_name.c_str());
   std::printf("parameters:      %lld\n", static_cast<long long>(model->n_params()));
@@ -66,7 +87,7 @@ int cmd_info(int argc, char** argv) {
     for (const auto& t : f.tensors())
       std::printf("  %-32s %-7s %-16s %zu bytes\n", t.name.c_str(), type_name(t.type), t.shape_str().c_str(), t.nbytes);
 
-  int64_t n_ctx = args.get_int("-c");
+  int64_t n_ctx = args.get_int("-c", 0, int64_t{1} << 24);
   if (n_ctx <= 0) n_ctx = hp.n_ctx_train;
   const std::string kv = args.get("--kv-type");
   if (kv != "f16" && kv != "f32") throw UsageError("--kv-type: expected f16 or f32");
@@ -76,8 +97,7 @@ int cmd_info(int argc, char** argv) {
   std::printf("memory:          weights %s (mapped once) + KV cache %s (%lld tokens, %s) = %s\n", mib(weights).c_str(),
               mib(kv_bytes).c_str(), static_cast<long long>(n_ctx), kv.c_str(), mib(weights + kv_bytes).c_str());
   std::printf("bytes per token: %s read per generated token\n", mib(model->bytes_per_token()).c_str());
-  const int64_t ngl = args.get_int("-ngl");
-  if (ngl < 0) throw UsageError("-ngl: must be >= 0");
+  const int64_t ngl = args.get_int("-ngl", 0, INT64_MAX);
   if (ngl > 0) {
     GpuFitInputs in;
     in.n_ctx = static_cast<int>(n_ctx);

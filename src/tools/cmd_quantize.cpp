@@ -57,8 +57,7 @@ int cmd_quantize(int argc, char** argv) {
   QuantizeOptions opt;
   if (!parse_file_type(pos[2], &opt.ftype))
     throw UsageError(str_cat("jetlm quantize: unknown type '", pos[2], "' (one of: ", file_type_list(), ")"));
-  opt.n_threads = static_cast<int>(args.get_int("--threads"));
-  if (opt.n_threads < 0 || opt.n_threads > 1024) throw UsageError("jetlm quantize: --threads: out of range");
+  opt.n_threads = static_cast<int>(args.get_int("--threads", 0, 1024));
   opt.pure = args.has("--pure");
   opt.keep_output = args.has("--keep-output");
   opt.allow_requantize = args.has("--allow-requantize");

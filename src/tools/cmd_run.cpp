@@ -1,12 +1,13 @@
 // jetlm run: generate text from a prompt and stream it to stdout.
 #include <csignal>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <exception>
 
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "util/error.h"
+#include "util/read_file.h"
+#include "util/std_output.h"
 
 namespace jetlm {
 
@@ -27,11 +28,7 @@ int cmd_run(int argc, char** argv) {
 
   std::string prompt = args.get("--prompt");
   if (args.has("--file")) {
-    std::ifstream f(args.get("--file"), std::ios::binary);
-    if (!f) fail(args.get("--file"), ": cannot read the prompt file");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    prompt = ss.str();
+    prompt = read_file(args.get("--file"), "prompt file");
   }
   if (prompt.empty()) throw UsageError("jetlm run: a prompt is required (-p TEXT or -f FILE)");
   GenerateParams gp = generate_params(args);
@@ -52,21 +49,28 @@ int cmd_run(int argc, char** argv) {
     fail("the prompt (", tokens.size(), " tokens) does not fit in the context of ", s.context->n_ctx(), " tokens (raise -c)");
 
   if (!chat && !args.has("--no-display-prompt")) {
-    std::fwrite(prompt.data(), 1, prompt.size(), stdout);
-    std::fflush(stdout);
+    out_write(prompt);
+    out_flush();
   }
   std::signal(SIGINT, on_sigint);
   Generator gen(*s.context, *s.tokenizer);
+  std::exception_ptr output_failed;  // kept out of the generation loop, rethrown after it
   const GenerateStats st = gen.generate(
       tokens, gp,
-      [](const std::string& text) {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
+      [&](const std::string& text) {
+        try {
+          out_write(text);
+          out_flush();
+        } catch (const Error&) {
+          output_failed = std::current_exception();
+          return false;
+        }
         return true;
       },
       &g_interrupted);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  if (output_failed) std::rethrow_exception(output_failed);
+  out_write("\n");
+  out_flush();
   print_timings(s, st);
   return 0;
 }

@@ -1,6 +1,7 @@
 // jetlm synth: a random-weight model with a real model's shapes, metadata
 // and vocabulary size, for tests and benchmarks at real sizes.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 #include "quant/progress.h"
@@ -35,12 +36,9 @@ int cmd_synth(int argc, char** argv) {
   if (args.has("--custom")) opt.config = apply_custom(opt.config, args.get("--custom"));
   if (!parse_file_type(args.get("--type"), &opt.ftype))
     throw UsageError("jetlm synth: --type: unknown type '" + args.get("--type") + "' (one of: " + file_type_list() + ")");
-  const int64_t seed = parse_int(args.get("--seed"), "jetlm synth: --seed");
-  if (seed < 0) throw UsageError("jetlm synth: --seed must be >= 0");
-  opt.seed = static_cast<uint64_t>(seed);
+  opt.seed = static_cast<uint64_t>(args.get_int("--seed", 0, INT64_MAX));
   opt.vocab_from = args.get("--vocab-from");
-  opt.n_threads = static_cast<int>(args.get_int("--threads"));
-  if (opt.n_threads < 0 || opt.n_threads > 1024) throw UsageError("jetlm synth: --threads: out of range");
+  opt.n_threads = static_cast<int>(args.get_int("--threads", 0, 1024));
   opt.progress = ProgressBar::stderr_is_tty();
 
   if (args.has("--dry-run")) {

@@ -8,28 +8,18 @@
 
 #include "gguf/gguf.h"
 #include "text/chat_template.h"
+#include "text/jinja/budget.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "util/error.h"
+#include "util/json_bounded.h"
+#include "util/read_file.h"
+#include "util/std_output.h"
 
 namespace jetlm {
 
-static std::string read_text_file(const std::string& path, const char* what) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("cannot open ", what, " file '", path, "'");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 static nlohmann::ordered_json read_json_file(const std::string& path, const char* what) {
-  const std::string text = read_text_file(path, what);
-  try {
-    return nlohmann::ordered_json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail(what, " file '", path, "': invalid JSON: ", e.what());
-  }
+  return parse_json_bounded(read_file(path, what), jinja::Limits().max_value_depth, str_cat(what, " file '", path, "'"));
 }
 
 // The text of token `key` (an id into tokenizer.ggml.tokens), or "" when the GGUF has none.
@@ -75,7 +65,7 @@ int cmd_template(int argc, char** argv) {
     in.eos_token = special_token_text(*f, "tokenizer.ggml.eos_token_id");
   } else {
     name = args.get("--template");
-    source = read_text_file(name, "template");
+    source = read_file(name, "template file");
     const size_t slash = name.find_last_of('/');
     if (slash != std::string::npos) name = name.substr(slash + 1);
   }
@@ -83,12 +73,11 @@ int cmd_template(int argc, char** argv) {
   if (args.has("--eos")) in.eos_token = args.get("--eos");
   in.add_generation_prompt = !args.has("--no-generation-prompt");
   in.define_strftime_now = args.has("--strftime-now");
-  if (!args.get("--extra").empty()) in.extra = read_json_file(args.get("--extra"), "extra variables");
+  if (!args.get("--extra").empty()) in.extra = read_json_file(args.get("--extra"), "extra variables file");
 
-  const nlohmann::ordered_json messages = read_json_file(args.get("--messages"), "messages");
+  const nlohmann::ordered_json messages = read_json_file(args.get("--messages"), "messages file");
   const std::string prompt = render_chat_template(source, messages, in, name);
-  std::fwrite(prompt.data(), 1, prompt.size(), stdout);
-  std::fflush(stdout);
+  out_write(prompt);
   return 0;
 }
 

@@ -1,8 +1,6 @@
 // jetlm tokenize: the token ids of a text, for checking the tokenizers
 // against llama.cpp's llama-tokenize and Hugging Face.
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "gguf/gguf.h"
@@ -10,22 +8,10 @@
 #include "tools/args.h"
 #include "tools/commands.h"
 #include "util/error.h"
+#include "util/read_file.h"
+#include "util/std_output.h"
 
 namespace jetlm {
-
-// The exact bytes of a file ("-": standard input); no newline handling.
-static std::string read_file_bytes(const std::string& path) {
-  FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) fail("cannot open ", path, ": ", std::strerror(errno));
-  std::string data;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  const bool bad = std::ferror(f) != 0;
-  if (f != stdin) std::fclose(f);
-  if (bad) fail("cannot read ", path);
-  return data;
-}
 
 // A piece as llama-tokenize shows it: the raw bytes, except that control
 // characters are escaped so each token stays on its line.
@@ -63,14 +49,17 @@ int cmd_tokenize(int argc, char** argv) {
   if (args.has("--text") == args.has("--file"))
     throw UsageError("jetlm tokenize: give exactly one of --text TEXT and --file FILE");
 
-  const std::string text = args.has("--text") ? args.get("--text") : read_file_bytes(args.get("--file"));
+  const std::string text = args.has("--text") ? args.get("--text") : read_file(args.get("--file"), "text file");
   const auto file = GgufFile::open(args.get("--model"));
   const auto tok = Tokenizer::from_gguf(*file);
   const std::vector<int32_t> ids = tok->encode(text, !args.has("--no-bos"), args.has("--special"));
 
   std::string out;
   if (args.has("--ids")) {
-    for (size_t i = 0; i < ids.size(); ++i) out += str_cat(i ? " " : "", ids[i]);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i) out += ' ';
+      out += std::to_string(ids[i]);
+    }
     out += '\n';
   } else {
     for (const int32_t id : ids) {
@@ -79,7 +68,7 @@ int cmd_tokenize(int argc, char** argv) {
       out += str_cat(num, " -> '", printable(tok->token_to_piece(id, true)), "'\n");
     }
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  out_write(out);
   return 0;
 }
 

@@ -13,6 +13,8 @@ static const Command kCommands[] = {
     {"synth", "write a random-weight model with a real model's shapes (for tests and benchmarks)", cmd_synth},
     {"tokenize", "print the token ids of a text", cmd_tokenize},
     {"template", "render a chat template for a conversation (as transformers does)", cmd_template},
+    {"pull", "download a GGUF model from the Hugging Face Hub (REPO[:QUANT]) into its cache", cmd_pull},
+    {"models", "list the models in the Hugging Face cache, or remove one (models rm REPO[:QUANT])", cmd_models},
 };
 
 const Command* commands() { return kCommands; }

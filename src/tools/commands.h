@@ -23,6 +23,8 @@ int cmd_quantize(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_template(int argc, char** argv);
+int cmd_pull(int argc, char** argv);
+int cmd_models(int argc, char** argv);
 
 // All subcommands, in the order `jetlm --help` lists them.
 const Command* commands();

@@ -1,12 +1,15 @@
 // jetlm: entry point. Dispatches to a subcommand and turns any error into one
 // line on stderr and a non-zero exit code (1: failure, 2: usage).
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <new>
 
+#include "hub/config.h"
 #include "tools/commands.h"
 #include "util/error.h"
+#include "util/std_output.h"
 
 static void print_usage(FILE* f) {
   std::fprintf(f, "usage: jetlm COMMAND [options]   (jetlm COMMAND --help for its options)\n\ncommands:\n");
@@ -15,6 +18,9 @@ static void print_usage(FILE* f) {
 }
 
 int main(int argc, char** argv) {
+  argc = jetlm::hub::take_offline_flag(argc, argv);  // --offline anywhere on the line
+  // A closed pipe on stdout arrives as EPIPE (OutputClosed), not as a kill.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
     print_usage(stderr);
     return 2;
@@ -28,7 +34,11 @@ int main(int argc, char** argv) {
     const jetlm::Command& c = jetlm::commands()[i];
     if (std::strcmp(c.name, name) != 0) continue;
     try {
-      return c.fn(argc - 2, argv + 2);
+      const int rc = c.fn(argc - 2, argv + 2);
+      jetlm::out_finish();
+      return rc;
+    } catch (const jetlm::OutputClosed&) {
+      return 0;  // the reader has what it wanted (head, less quit)
     } catch (const jetlm::UsageError& e) {
       std::fprintf(stderr, "jetlm: %s\n", e.what());
       return 2;

@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "text/chat_template.h"
 #include "tools/common_options.h"
+#include "tools/model_arg.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -35,14 +37,16 @@ std::string default_model_path(const char*) {
 }
 
 void add_model_options(Args& a) {
-  a.option("-m,--model", "MODEL", "GGUF model file (default: the bundled stories260K)");
+  a.option("-m,--model", "MODEL", "GGUF model file, or ollama:NAME[:TAG] (default: the bundled stories260K)");
+  add_hub_options(a);
   add_context_options(a);
 }
 
 Session load_session(const Args& a) {
   const auto t0 = std::chrono::steady_clock::now();
   Session s;
-  const std::string path = a.get("--model").empty() ? default_model_path() : a.get("--model");
+  std::string path = resolve_model_arg(a);
+  if (path.empty()) path = default_model_path();
   s.model = Model::load(path);
   s.tokenizer = Tokenizer::from_gguf(s.model->file());
   s.context = std::make_unique<Context>(*s.model, context_options(a, *s.model));
@@ -57,7 +61,7 @@ void add_sampling_options(Args& a) {
   a.option("--top-p", "P", "keep the smallest set with probability mass P (1: off)", "0.95");
   a.option("--min-p", "P", "drop tokens below P times the top probability (0: off)", "0.05");
   a.option("--repeat-penalty", "X", "penalise repeated tokens (1: off)", "1.0");
-  a.option("--repeat-last-n", "N", "window of the penalties", "64");
+  a.option("--repeat-last-n", "N", "window of the penalties (0: off, -1: everything)", "64");
   a.option("--frequency-penalty", "X", "subtract X per earlier occurrence", "0");
   a.option("--presence-penalty", "X", "subtract X once for any earlier occurrence", "0");
   a.option("-s,--seed", "S", "random seed (same seed, same text)", "-1");
@@ -66,23 +70,20 @@ void add_sampling_options(Args& a) {
 }
 
 GenerateParams generate_params(const Args& a) {
+  // Each flag's range is what the sampler can use; anything else (NaN,
+  // infinities, a negative probability) is refused with the range.
   GenerateParams g;
-  g.n_predict = static_cast<int>(a.get_int("-n"));
-  if (g.n_predict < -1) throw UsageError("-n: must be -1 or more");
+  g.n_predict = static_cast<int>(a.get_int("-n", -1, INT32_MAX));
   SamplerParams& p = g.sampling;
-  p.temp = static_cast<float>(a.get_double("--temp"));
-  if (p.temp < 0) throw UsageError("--temp: must be >= 0");
-  p.top_k = static_cast<int>(a.get_int("--top-k"));
-  p.top_p = static_cast<float>(a.get_double("--top-p"));
-  if (p.top_p <= 0 || p.top_p > 1) throw UsageError("--top-p: must be in (0, 1]");
-  p.min_p = static_cast<float>(a.get_double("--min-p"));
-  if (p.min_p < 0 || p.min_p > 1) throw UsageError("--min-p: must be in [0, 1]");
-  p.repeat_penalty = static_cast<float>(a.get_double("--repeat-penalty"));
-  if (p.repeat_penalty <= 0) throw UsageError("--repeat-penalty: must be > 0");
-  p.penalty_last_n = static_cast<int>(a.get_int("--repeat-last-n"));
-  p.freq_penalty = static_cast<float>(a.get_double("--frequency-penalty"));
-  p.presence_penalty = static_cast<float>(a.get_double("--presence-penalty"));
-  const int64_t seed = a.get_int("--seed");
+  p.temp = static_cast<float>(a.get_double("--temp", 0, 1000));
+  p.top_k = static_cast<int>(a.get_int("--top-k", 0, INT32_MAX));
+  p.top_p = static_cast<float>(a.get_double("--top-p", 0, 1, true));
+  p.min_p = static_cast<float>(a.get_double("--min-p", 0, 1));
+  p.repeat_penalty = static_cast<float>(a.get_double("--repeat-penalty", 0, 1000, true));
+  p.penalty_last_n = static_cast<int>(a.get_int("--repeat-last-n", -1, INT32_MAX));
+  p.freq_penalty = static_cast<float>(a.get_double("--frequency-penalty", -1000, 1000));
+  p.presence_penalty = static_cast<float>(a.get_double("--presence-penalty", -1000, 1000));
+  const int64_t seed = a.get_int("--seed", -1, INT64_MAX);
   p.seed = seed < 0 ? SamplerParams::kRandomSeed : static_cast<uint64_t>(seed);
   g.stop = a.get_all("--stop");
   g.ignore_eos = a.has("--ignore-eos");

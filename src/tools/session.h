@@ -26,7 +26,7 @@ struct Session {
 // binary's parent directory or the working directory.
 std::string default_model_path(const char* argv0_hint = nullptr);
 
-// -m plus the context options; load_session reads them.
+// -m, -hf (tools/model_arg.h) plus the context options; load_session reads them.
 void add_model_options(Args& a);
 Session load_session(const Args& a);
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
 #include <cstdlib>
 
+#include "text/jinja/budget.h"
 #include "text/jinja/format.h"
 #include "text/jinja/operators.h"
 #include "text/jinja/pystr.h"
@@ -41,7 +43,7 @@ Value lookup_path(const Value& item, const Value& attribute, const Value& dflt) 
     static const std::string kDot = ".";
     for (const std::string& part : pystr::split(attribute.as_string(), &kDot, -1)) {
       const bool digits = !part.empty() && part.find_first_not_of("0123456789") == std::string::npos;
-      v = get_item(v, digits ? Value(static_cast<int64_t>(std::atoll(part.c_str()))) : Value(part));
+      v = get_item(v, digits ? Value(static_cast<int64_t>(std::strtoll(part.c_str(), nullptr, 10))) : Value(part));
       if (v.is_undefined()) break;
     }
   } else {
@@ -92,6 +94,13 @@ std::string jinja_title(const std::string& s) {
 
 Value filter_int(const Value& v, const CallArgs& a) {
   const Value dflt = arg(a, 0, "default", Value(0));
+  if (v.is_float()) {
+    const double f = v.as_double();
+    if (std::isnan(f)) return dflt;  // jinja2 catches int()'s ValueError
+    if (std::isinf(f)) fail("OverflowError: cannot convert float infinity to integer");
+    if (f >= 9223372036854775808.0 || f < -9223372036854775808.0) fail("OverflowError: int(", float_repr(f), ") does not fit in 64 bits");
+    return Value(v.as_int());
+  }
   if (v.is_number()) return Value(v.as_int());
   if (v.is_string()) {
     const std::string s = pystr::strip(v.as_string(), nullptr, true, true);
@@ -100,10 +109,15 @@ Value filter_int(const Value& v, const CallArgs& a) {
     for (char c : s)
       if (c != '_') digits += c;
     char* end = nullptr;
+    if (base != 0 && (base < 2 || base > 36)) fail("ValueError: int() base must be >= 2 and <= 36, or 0");
+    errno = 0;
     const long long n = std::strtoll(digits.c_str(), &end, base);
-    if (!digits.empty() && end && *end == '\0') return Value(static_cast<int64_t>(n));
+    if (!digits.empty() && end && *end == '\0') {
+      if (errno == ERANGE) fail("OverflowError: int('", s, "') does not fit in 64 bits");
+      return Value(static_cast<int64_t>(n));
+    }
     const double d = std::strtod(s.c_str(), &end);
-    if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return Value(static_cast<int64_t>(d));
+    if (!s.empty() && end && *end == '\0' && std::isfinite(d)) return filter_int(Value(d), a);
   }
   return dflt;
 }
@@ -119,13 +133,20 @@ Value filter_float(const Value& v, const CallArgs& a) {
   return arg(a, 0, "default", Value(0.0));
 }
 
+// `n` spaces of indentation (none when negative), within the string budget.
+std::string spaces(int64_t n) {
+  if (n <= 0) return "";
+  check_string_bytes(static_cast<uint64_t>(n));
+  return std::string(static_cast<size_t>(n), ' ');
+}
+
 Value filter_tojson(const Value& v, const CallArgs& a) {
   JsonOptions opt;
   opt.ensure_ascii = arg(a, 0, "ensure_ascii", Value(false)).truthy();
   const Value indent = arg(a, 1, "indent", Value::none());
   if (!indent.is_none() && !indent.is_undefined()) {
     opt.pretty = true;
-    opt.indent = indent.is_string() ? indent.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
+    opt.indent = indent.is_string() ? indent.as_string() : spaces(indent.as_int());
     opt.item_sep = ",";
   }
   const Value seps = arg(a, 2, "separators", Value::none());
@@ -139,19 +160,20 @@ Value filter_tojson(const Value& v, const CallArgs& a) {
 
 Value filter_indent(const Value& v, const CallArgs& a) {
   const Value w = arg(a, 0, "width", Value(4));
-  const std::string ind = w.is_string() ? w.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, w.as_int())), ' ');
+  const std::string ind = w.is_string() ? w.as_string() : spaces(w.as_int());
   const bool first = arg(a, 1, "first", Value(false)).truthy();
   const bool blank = arg(a, 2, "blank", Value(false)).truthy();
   const std::vector<std::string> lines = pystr::splitlines(v.str() + "\n", false);
   std::string out;
+  if (first) out = ind;
   for (size_t k = 0; k < lines.size(); ++k) {
     if (k > 0) {
       out += "\n";
-      if (blank || !lines[k].empty()) out += ind;
+      if (blank || !lines[k].empty()) append_bounded(out, ind);
     }
-    out += lines[k];
+    append_bounded(out, lines[k]);
   }
-  return Value(first ? ind + out : out);
+  return Value(out);
 }
 
 Value select_or_reject(const Value& v, const CallArgs& a, bool select, bool by_attr) {
@@ -275,8 +297,8 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
     std::string out;
     bool first = true;
     for (const Value& it : iterate(v)) {
-      if (!first) out += sep;
-      out += (attribute.is_none() ? it : lookup_path(it, attribute, Value())).str();
+      if (!first) append_bounded(out, sep);
+      append_bounded(out, (attribute.is_none() ? it : lookup_path(it, attribute, Value())).str());
       first = false;
     }
     return Value(out);
@@ -332,7 +354,7 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
   if (name == "abs") {
     v.require_defined();
     if (v.is_float()) return Value(std::fabs(v.as_double()));
-    if (v.is_number()) return Value(static_cast<int64_t>(std::llabs(v.as_int())));
+    if (v.is_number()) return v.as_int() < 0 ? negate(v) : Value(v.as_int());  // negate rejects INT64_MIN
     fail("TypeError: bad operand type for abs(): '", v.type_name(), "'");
   }
   if (name == "round") {
@@ -384,8 +406,10 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
       }
     }
     if (!cur.empty()) {
-      if (!fill.is_none())
+      if (!fill.is_none()) {
+        check_list_items(static_cast<uint64_t>(n));
         while (static_cast<int64_t>(cur.size()) < n) cur.push_back(fill);
+      }
       out.push_back(Value::list(std::move(cur)));
     }
     return Value::list(std::move(out));

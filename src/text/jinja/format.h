@@ -24,7 +24,8 @@ std::string json_quote(const std::string& s, bool ensure_ascii);
 
 // Python's `fmt % args` (args: a tuple, a dict for %(name)s, or a single value).
 std::string percent_format(const std::string& fmt, const Value& args);
-// Python's fmt.format(*args, **kwargs) for plain fields: {}, {0}, {name}, {x!r}.
+// Python's fmt.format(*args, **kwargs): fields {}, {0}, {name}, {x!r}, with the
+// common format specs ({:>10}, {:.2f}, {:05d}, ...; widths within the string budget).
 std::string str_format(const std::string& fmt, const CallArgs& args);
 
 }  // namespace jetlm::jinja

@@ -28,10 +28,11 @@ Value range_fn(const CallArgs& a) {
   }
   if (step == 0) fail("ValueError: range() arg 3 must not be zero");
   ValueList out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
     if (static_cast<int64_t>(out.size()) >= kMaxRange)
       fail("OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (", kMaxRange, ").");
     out.emplace_back(i);
+    if (__builtin_add_overflow(i, step, &i)) break;  // the next value is past any int64 stop
   }
   return Value::list(std::move(out));
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "text/jinja/budget.h"
 #include "text/jinja/filters.h"
 #include "text/jinja/operators.h"
 #include "util/error.h"
@@ -37,23 +38,13 @@ ScopePtr child_of(const ScopePtr& parent) {
   return s;
 }
 
-// Macro recursion is bounded twice: by call depth (real templates recurse a
-// few levels; runaway recursion fails in jinja2 too) and by the stack actually
-// used, since frame sizes vary with the build (sanitizers make them large).
-constexpr int kMaxCallDepth = 100;
-constexpr uintptr_t kStackBudget = 1u << 20;
-
-// Loop iterations per render: real templates do thousands; nested range()
-// loops in a hostile template would otherwise run for hours.
-constexpr int64_t kMaxIterations = 2000000;
-
 uintptr_t frame_address() { return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)); }
 
 enum class Flow { Normal, Break, Continue };
 
 class Interpreter {
  public:
-  explicit Interpreter(const ParsedTemplate& t) : t_(t) {}
+  Interpreter(const ParsedTemplate& t, Budget& budget) : t_(t), budget_(budget) {}
 
   std::string run(const ScopePtr& root) {
     stack_base_ = frame_address();
@@ -84,10 +75,10 @@ class Interpreter {
   Flow exec_stmt(const Stmt& s, const ScopePtr& sc, std::string& out) {
     switch (s.kind) {
       case StmtKind::Data:
-        out += s.text;
+        append_bounded(out, s.text);
         return Flow::Normal;
       case StmtKind::Output:
-        out += eval(*s.expr, sc).str();
+        append_bounded(out, eval(*s.expr, sc).str());
         return Flow::Normal;
       case StmtKind::If:
         return exec_list(eval(*s.expr, sc).truthy() ? s.body : s.else_body, sc, out);
@@ -108,12 +99,12 @@ class Interpreter {
         return Flow::Normal;
       }
       case StmtKind::CallBlock:
-        out += eval_call(*s.expr, sc, &s).str();
+        append_bounded(out, eval_call(*s.expr, sc, &s).str());
         return Flow::Normal;
       case StmtKind::FilterBlock: {
         std::string body;
         exec_list(s.body, child_of(sc), body);
-        out += apply_filters(s.filters, Value(body), sc).str();
+        append_bounded(out, apply_filters(s.filters, Value(body), sc).str());
         return Flow::Normal;
       }
       case StmtKind::With: {
@@ -157,7 +148,7 @@ class Interpreter {
     if (items.empty()) return exec_list(s.else_body, child_of(sc), out);
     const int64_t n = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < n; ++i) {
-      if (++iterations_ > kMaxIterations) fail("template exceeds ", kMaxIterations, " loop iterations");
+      budget_.step();
       ScopePtr iter = child_of(sc);
       bind_targets(s.targets, items[static_cast<size_t>(i)], *iter);
       iter->vars["loop"] = loop_object(items, i);
@@ -213,10 +204,14 @@ class Interpreter {
     return v;
   }
 
-  void check_call_depth() const {
+  // Macro recursion is bounded twice: by call depth and by the stack actually
+  // used (frame sizes vary with the build). Each call is also a step.
+  void check_call_depth() {
+    const Limits& lim = budget_.limits();
     // The stack grows down on every target jetlm builds for.
-    if (depth_ >= kMaxCallDepth || stack_base_ - frame_address() > kStackBudget)
+    if (depth_ >= lim.max_call_depth || stack_base_ - frame_address() > lim.max_stack_bytes)
       fail("RecursionError: macro calls nested too deeply (", depth_, " levels)");
+    budget_.step();
   }
 
   Value call_macro(const Stmt& m, const ScopePtr& closure, const CallArgs& a) {
@@ -280,6 +275,7 @@ class Interpreter {
   }
 
   Value eval(const Expr& e, const ScopePtr& sc) {
+    budget_.tick();
     switch (e.kind) {
       case ExprKind::Literal:
         return e.value;
@@ -356,22 +352,33 @@ class Interpreter {
 
   const ParsedTemplate& t_;
   std::vector<ScopePtr> keep_alive_;
+  Budget& budget_;
   int depth_ = 0;
   uintptr_t stack_base_ = 0;
-  int64_t iterations_ = 0;
 };
 
 }  // namespace
 
 Template::Template(const std::string& source, const std::string& name) : parsed_(parse_template(source, name)) {}
 
-std::string Template::render(const Variables& vars) const {
-  auto globals = std::make_shared<Scope>();
-  for (auto& kv : default_globals()) globals->vars[kv.first] = kv.second;
-  for (const auto& kv : vars) globals->vars[kv.first] = kv.second;
-  // Top-level `set` writes into the template's own scope, above the globals.
-  ScopePtr root = child_of(globals);
-  return Interpreter(parsed_).run(root);
+std::string Template::render(const Variables& vars, const Limits& limits) const {
+  // Declared first, so it outlives every value of the render: its destructor
+  // breaks the reference cycles namespaces may have formed.
+  Budget budget(limits);
+  try {
+    auto globals = std::make_shared<Scope>();
+    for (auto& kv : default_globals()) globals->vars[kv.first] = kv.second;
+    for (const auto& kv : vars) globals->vars[kv.first] = kv.second;
+    // Top-level `set` writes into the template's own scope, above the globals.
+    ScopePtr root = child_of(globals);
+    return Interpreter(parsed_, budget).run(root);
+  } catch (const std::bad_alloc&) {
+    // The size caps keep real and hostile templates far from this; a machine
+    // short of memory still gets an error rather than a crash.
+    fail(parsed_.name, ": out of memory while rendering the template");
+  } catch (const std::length_error&) {
+    fail(parsed_.name, ": out of memory while rendering the template");
+  }
 }
 
 }  // namespace jetlm::jinja

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "text/jinja/budget.h"
 #include "text/jinja/parser.h"
 #include "text/jinja/value.h"
 
@@ -20,8 +21,9 @@ class Template {
   Template(const std::string& source, const std::string& name);
 
   // Renders with `vars` as globals over jinja2's default globals (range, dict,
-  // namespace, joiner). A runtime error throws Error("<name>:<line>: <message>").
-  std::string render(const Variables& vars) const;
+  // namespace, joiner). A runtime error, or a template exceeding `limits`,
+  // throws Error("<name>:<line>: <message>").
+  std::string render(const Variables& vars, const Limits& limits = Limits()) const;
 
   const std::string& name() const { return parsed_.name; }
 

@@ -1,5 +1,7 @@
 #include "text/jinja/lexer.h"
 
+#include <cerrno>
+
 #include <cstdlib>
 
 #include "text/jinja/pystr.h"
@@ -310,7 +312,10 @@ class Lexer {
       t.fval = std::strtod(text.c_str(), nullptr);
     } else {
       t.kind = TokKind::Int;
+      errno = 0;
       t.ival = std::strtoll(text.c_str(), nullptr, 10);
+      // Python's integers are unbounded; ours are int64, and strtoll would saturate silently.
+      if (errno == ERANGE) error(line, "integer literal " + text + " does not fit in 64 bits");
     }
     out_.push_back(std::move(t));
     advance(e);

@@ -2,6 +2,7 @@
 // (message.content.strip(), tool.get('x'), d.items() ...).
 #include <algorithm>
 
+#include "text/jinja/budget.h"
 #include "text/jinja/format.h"
 #include "text/jinja/operators.h"
 #include "text/jinja/pystr.h"
@@ -119,8 +120,8 @@ Value string_method(const std::string& s, const std::string& name, const CallArg
     bool first = true;
     for (const Value& v : iterate(a.get(0, "iterable", Value::list()))) {
       if (!v.is_string()) fail("TypeError: sequence item: expected str instance, ", v.type_name(), " found");
-      if (!first) out += s;
-      out += v.as_string();
+      if (!first) append_bounded(out, s);
+      append_bounded(out, v.as_string());
       first = false;
     }
     return Value(out);
@@ -148,6 +149,8 @@ Value string_method(const std::string& s, const std::string& name, const CallArg
     std::string fill = name == "zfill" ? "0" : " ";
     if (name != "zfill")
       if (const std::string* f = opt_string(a, 1, "fillchar")) fill = *f;
+    if (pystr::length(fill) != 1) fail("TypeError: The fill character must be exactly one character long");
+    check_string_repeat(fill.size(), total);  // before padding: center(10**12) must not allocate
     auto rep = [&](size_t k) {
       std::string o;
       for (size_t i = 0; i < k; ++i) o += fill;

@@ -1,49 +1,56 @@
 #include "text/jinja/pystr.h"
 
+#include "text/jinja/budget.h"
 #include "text/unicode.h"
 
 #include "util/error.h"
 
 namespace jetlm::jinja::pystr {
 
+// The code point at p[i] (of n bytes) and its length in bytes; a byte that
+// does not start valid UTF-8 is one code point U+DC80..U+DCFF (see decode).
+static size_t next_cp(const unsigned char* p, size_t n, size_t i, uint32_t& out) {
+  const unsigned char c = p[i];
+  if (c < 0x80) {
+    out = c;
+    return 1;
+  }
+  int len = 0;
+  uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07;
+  }
+  bool ok = len > 0 && i + static_cast<size_t>(len) <= n;
+  for (int k = 1; ok && k < len; ++k) {
+    if ((p[i + k] & 0xC0) != 0x80) ok = false;
+    else cp = (cp << 6) | (p[i + k] & 0x3F);
+  }
+  // Overlong 3/4-byte forms, surrogates and values past U+10FFFF are not UTF-8.
+  if (ok && len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+  if (ok && len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ok = false;
+  if (!ok) {
+    out = 0xDC00 + c;
+    return 1;
+  }
+  out = cp;
+  return static_cast<size_t>(len);
+}
+
 std::vector<uint32_t> decode(const std::string& s) {
   std::vector<uint32_t> out;
   out.reserve(s.size());
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    int len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      len = 1;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0 && c >= 0xC2) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool ok = len > 0 && i + static_cast<size_t>(len) <= n;
-    for (int k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) ok = false;
-      else cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    // Overlong 3/4-byte forms, surrogates and values past U+10FFFF are not UTF-8.
-    if (ok && len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok && len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ok = false;
-    if (!ok) {
-      out.push_back(0xDC00 + c);
-      i += 1;
-      continue;
-    }
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    i += next_cp(p, s.size(), i, cp);
     out.push_back(cp);
-    i += static_cast<size_t>(len);
   }
   return out;
 }
@@ -64,13 +71,11 @@ std::string encode(const std::vector<uint32_t>& cps) {
 }
 
 size_t length(const std::string& s) {
-  bool ascii = true;
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      ascii = false;
-      break;
-    }
-  return ascii ? s.size() : decode(s).size();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t count = 0;
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size(); ++count) i += next_cp(p, s.size(), i, cp);
+  return count;
 }
 
 bool is_space(uint32_t cp) {
@@ -144,6 +149,13 @@ std::string strip(const std::string& s, const std::string* chars, bool left, boo
   return encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(b), cps.begin() + static_cast<std::ptrdiff_t>(e)));
 }
 
+// Splitting a long string into many small pieces multiplies its memory
+// (each piece costs a std::string, then a Value): bound the count.
+static void push_piece(std::vector<std::string>& out, std::string piece) {
+  check_list_items(out.size() + 1);
+  out.push_back(std::move(piece));
+}
+
 std::vector<std::string> split(const std::string& s, const std::string* sep, int64_t maxsplit) {
   std::vector<std::string> out;
   if (sep) {
@@ -152,10 +164,10 @@ std::vector<std::string> split(const std::string& s, const std::string* sep, int
     while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
       const size_t at = s.find(*sep, pos);
       if (at == std::string::npos) break;
-      out.push_back(s.substr(pos, at - pos));
+      push_piece(out, s.substr(pos, at - pos));
       pos = at + sep->size();
     }
-    out.push_back(s.substr(pos));
+    push_piece(out, s.substr(pos));
     return out;
   }
   const std::vector<uint32_t> cps = decode(s);
@@ -165,12 +177,12 @@ std::vector<std::string> split(const std::string& s, const std::string* sep, int
     while (i < n && is_space(cps[i])) ++i;
     if (i == n) break;
     if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-      out.push_back(encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.end())));
+      push_piece(out, encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.end())));
       break;
     }
     size_t j = i;
     while (j < n && !is_space(cps[j])) ++j;
-    out.push_back(encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(j))));
+    push_piece(out, encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(j))));
     i = j;
   }
   return out;
@@ -185,10 +197,10 @@ std::vector<std::string> rsplit(const std::string& s, const std::string* sep, in
     while (static_cast<int64_t>(rev.size()) < maxsplit && end >= sep->size()) {
       const size_t at = s.rfind(*sep, end - sep->size());
       if (at == std::string::npos) break;
-      rev.push_back(s.substr(at + sep->size(), end - at - sep->size()));
+      push_piece(rev, s.substr(at + sep->size(), end - at - sep->size()));
       end = at;
     }
-    rev.push_back(s.substr(0, end));
+    push_piece(rev, s.substr(0, end));
   } else {
     const std::vector<uint32_t> cps = decode(s);
     size_t j = cps.size();
@@ -196,12 +208,12 @@ std::vector<std::string> rsplit(const std::string& s, const std::string* sep, in
       while (j > 0 && is_space(cps[j - 1])) --j;
       if (j == 0) break;
       if (static_cast<int64_t>(rev.size()) == maxsplit) {
-        rev.push_back(encode(std::vector<uint32_t>(cps.begin(), cps.begin() + static_cast<std::ptrdiff_t>(j))));
+        push_piece(rev, encode(std::vector<uint32_t>(cps.begin(), cps.begin() + static_cast<std::ptrdiff_t>(j))));
         break;
       }
       size_t i = j;
       while (i > 0 && !is_space(cps[i - 1])) --i;
-      rev.push_back(encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(j))));
+      push_piece(rev, encode(std::vector<uint32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(j))));
       j = i;
     }
   }
@@ -230,10 +242,10 @@ std::vector<std::string> splitlines(const std::string& s, bool keepends) {
       ++i;
     }
     if (keepends) cur += brk;
-    out.push_back(cur);
+    push_piece(out, cur);
     cur.clear();
   }
-  if (!cur.empty()) out.push_back(cur);
+  if (!cur.empty()) push_piece(out, cur);
   return out;
 }
 
@@ -245,7 +257,7 @@ std::string replace(const std::string& s, const std::string& old, const std::str
     int64_t done = 0;
     for (size_t i = 0; i <= cps.size(); ++i) {
       if (count < 0 || done < count) {
-        out += repl;
+        append_bounded(out, repl);
         ++done;
       }
       if (i < cps.size()) append_utf8(out, cps[i]);
@@ -258,7 +270,7 @@ std::string replace(const std::string& s, const std::string& old, const std::str
     const size_t at = s.find(old, pos);
     if (at == std::string::npos) break;
     out.append(s, pos, at - pos);
-    out += repl;
+    append_bounded(out, repl);
     pos = at + old.size();
     ++done;
   }

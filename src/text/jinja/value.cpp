@@ -1,13 +1,79 @@
 #include "text/jinja/value.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
+#include "text/jinja/budget.h"
 #include "text/jinja/pystr.h"
 #include "util/error.h"
 
 namespace jetlm::jinja {
+
+// Lists and dicts are freed without recursion: a list nested a million levels
+// deep (a template can build one, one level per loop step) would otherwise
+// overflow the stack in its destructors. The outermost release frees its
+// object; the objects released meanwhile wait in a queue and are freed by the
+// same loop, so the stack depth stays constant.
+namespace {
+
+thread_local std::vector<ValueList*> t_dead_lists;
+thread_local std::vector<Dict*> t_dead_dicts;
+thread_local bool t_reaping = false;
+
+template <class T>
+void reap(T* p, std::vector<T*>& queue) {
+  if (t_reaping) {
+    try {
+      queue.push_back(p);
+      return;
+    } catch (...) {
+      // No memory for the queue: free it here (recursion, but only this once).
+    }
+    delete p;
+    return;
+  }
+  t_reaping = true;
+  delete p;
+  while (!t_dead_lists.empty() || !t_dead_dicts.empty()) {
+    if (!t_dead_lists.empty()) {
+      ValueList* l = t_dead_lists.back();
+      t_dead_lists.pop_back();
+      delete l;
+    } else {
+      Dict* d = t_dead_dicts.back();
+      t_dead_dicts.pop_back();
+      delete d;
+    }
+  }
+  t_reaping = false;
+}
+
+struct ListDeleter {
+  void operator()(ValueList* p) const noexcept { reap(p, t_dead_lists); }
+};
+struct DictDeleter {
+  void operator()(Dict* p) const noexcept { reap(p, t_dead_dicts); }
+};
+
+// The containers whose repr is being written on this thread: Python prints a
+// container met again inside itself as [...] / {...} (reprlib's guard), which
+// is how jinja2 prints a namespace that contains itself.
+thread_local std::vector<const void*> t_repr_active;
+
+struct ReprEnter {
+  const void* id;
+  bool again;
+  explicit ReprEnter(const void* p) : id(p), again(std::find(t_repr_active.begin(), t_repr_active.end(), p) != t_repr_active.end()) {
+    if (!again) t_repr_active.push_back(id);
+  }
+  ~ReprEnter() {
+    if (!again) t_repr_active.pop_back();
+  }
+};
+
+}  // namespace
 
 const Value* CallArgs::find(size_t index, const char* name) const {
   if (index < pos.size()) return &pos[index];
@@ -47,7 +113,7 @@ Value Value::none() {
 Value Value::list(ValueList items) {
   Value v;
   v.kind_ = Kind::List;
-  v.list_ = std::make_shared<ValueList>(std::move(items));
+  v.list_ = std::shared_ptr<ValueList>(new ValueList(std::move(items)), ListDeleter{});
   return v;
 }
 
@@ -60,13 +126,14 @@ Value Value::tuple(ValueList items) {
 Value Value::dict() {
   Value v;
   v.kind_ = Kind::Dict;
-  v.dict_ = std::make_shared<Dict>();
+  v.dict_ = std::shared_ptr<Dict>(new Dict(), DictDeleter{});
   return v;
 }
 
 Value Value::make_namespace() {
   Value v = dict();
   v.dict_->is_namespace = true;
+  if (Budget* b = current_budget()) b->track_namespace(v.dict_);
   return v;
 }
 
@@ -79,6 +146,7 @@ Value Value::function(std::string name, NativeFn fn) {
 
 template <class Json>
 static Value value_from_json(const Json& j) {
+  const ValueDepthGuard depth;  // the JSON may come from a caller that built it deep
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value::none();
@@ -86,8 +154,12 @@ static Value value_from_json(const Json& j) {
       return Value(j.template get<bool>());
     case nlohmann::json::value_t::number_integer:
       return Value(j.template get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned:
-      return Value(static_cast<int64_t>(j.template get<uint64_t>()));
+    case nlohmann::json::value_t::number_unsigned: {
+      const uint64_t u = j.template get<uint64_t>();
+      // Python's json keeps it exact; ours would wrap to a negative number.
+      if (u > static_cast<uint64_t>(INT64_MAX)) fail("chat template: JSON integer ", u, " does not fit in 64 bits");
+      return Value(static_cast<int64_t>(u));
+    }
     case nlohmann::json::value_t::number_float:
       return Value(j.template get<double>());
     case nlohmann::json::value_t::string:
@@ -245,16 +317,33 @@ std::string Value::repr() const {
     case Kind::Float: return float_repr(f_);
     case Kind::String: return string_repr(s_);
     case Kind::List: {
+      const ReprEnter enter(list_.get());
+      if (enter.again) return tuple_ ? "(...)" : "[...]";
+      const ValueDepthGuard depth;
       std::string out = tuple_ ? "(" : "[";
-      for (size_t k = 0; k < list_->size(); ++k) out += (k ? ", " : "") + (*list_)[k].repr();
+      for (size_t k = 0; k < list_->size(); ++k) {
+        if (k) out += ", ";
+        append_bounded(out, (*list_)[k].repr());
+      }
       if (tuple_ && list_->size() == 1) out += ",";
       return out + (tuple_ ? ")" : "]");
     }
     case Kind::Dict: {
+      // jinja2's Namespace prints as "<Namespace " + repr(its attribute dict) + ">".
+      const ReprEnter enter(dict_.get());
+      const ValueDepthGuard depth;
       std::string out = "{";
-      for (size_t k = 0; k < dict_->entries.size(); ++k)
-        out += (k ? ", " : "") + dict_->entries[k].first.repr() + ": " + dict_->entries[k].second.repr();
-      out += "}";
+      if (enter.again) {
+        out = "{...}";
+      } else {
+        for (size_t k = 0; k < dict_->entries.size(); ++k) {
+          if (k) out += ", ";
+          append_bounded(out, dict_->entries[k].first.repr());
+          out += ": ";
+          append_bounded(out, dict_->entries[k].second.repr());
+        }
+        out += "}";
+      }
       return dict_->is_namespace ? "<Namespace " + out + ">" : out;
     }
     case Kind::Function: return "<function " + fn_->name + ">";
@@ -294,13 +383,27 @@ void Dict::set(const Value& key, Value v) {
   entries.emplace_back(key, std::move(v));
 }
 
+int64_t float_to_int(double f) {
+  if (std::isnan(f)) return 0;
+  if (f >= 9223372036854775808.0) return INT64_MAX;
+  if (f < -9223372036854775808.0) return INT64_MIN;
+  return static_cast<int64_t>(f);
+}
+
 bool py_equal(const Value& a, const Value& b) {
   using K = Value::Kind;
+  if (Budget* budget = current_budget()) budget->tick();  // unique/dict lookups over huge lists are quadratic
   if (a.is_number() && b.is_number()) {
     if (!a.is_float() && !b.is_float()) return a.as_int() == b.as_int();
     return a.as_double() == b.as_double();
   }
   if (a.kind() != b.kind()) return false;
+  // The same list or dict is equal to itself without a walk, as in Python
+  // (whose element comparison checks identity first): `l == l` on a list
+  // nested 10 000 deep is True there, not a RecursionError.
+  if (a.identity() && a.identity() == b.identity()) return true;
+  // Lists and dicts compare element-wise; namespaces (the only way to a cycle) by identity.
+  const ValueDepthGuard depth;
   switch (a.kind()) {
     case K::Undefined:
     case K::None:
@@ -340,6 +443,7 @@ bool py_less(const Value& a, const Value& b) {
   }
   if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
   if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+    const ValueDepthGuard depth;
     const ValueList& x = a.items();
     const ValueList& y = b.items();
     for (size_t k = 0; k < x.size() && k < y.size(); ++k)

@@ -37,6 +37,10 @@ struct Function {
 
 struct Dict;
 
+// Truncates toward zero like Python's int(), saturating outside int64 (NaN: 0):
+// a plain cast there is undefined behaviour. Callers that need exactness check first.
+int64_t float_to_int(double f);
+
 class Value {
  public:
   enum class Kind { Undefined, None, Bool, Int, Float, String, List, Dict, Function };
@@ -78,7 +82,7 @@ class Value {
   bool is_function() const { return kind_ == Kind::Function; }
 
   bool as_bool() const { return i_ != 0; }
-  int64_t as_int() const { return kind_ == Kind::Float ? static_cast<int64_t>(f_) : i_; }  // Int or Bool
+  int64_t as_int() const { return kind_ == Kind::Float ? float_to_int(f_) : i_; }  // Int or Bool
   double as_double() const { return kind_ == Kind::Float ? f_ : static_cast<double>(i_); }
   const std::string& as_string() const { return s_; }
   const std::string& undefined_message() const { return s_; }
