@@ -64,7 +64,7 @@ set_target_properties(jetlm_lib PROPERTIES
   CUDA_STANDARD_REQUIRED ON
   CUDA_EXTENSIONS OFF)
 target_compile_definitions(jetlm_lib PUBLIC JETLM_HAVE_CUDA)
-# Development only: per-block kernel timestamps (src/backends/cuda/trace.cuh, bench/trace_summary.py).
+# Development only: per-block kernel timestamps (src/backends/cuda/trace.cuh, bench/profile/trace_summary.py).
 option(JETLM_CUDA_TRACE "Record a kernel timeline (JETLM_CUDA_TRACE_OUT=FILE)" OFF)
 if(JETLM_CUDA_TRACE)
   target_compile_definitions(jetlm_lib PRIVATE JETLM_CUDA_TRACE)

@@ -8,4 +8,4 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config python3 \
   libpcre2-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev \
-  libcurl4-openssl-dev libssl-dev >/dev/null
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev python3-matplotlib >/dev/null

@@ -96,14 +96,18 @@ std::vector<Outcome> alone(const Loaded& m, const std::vector<std::vector<int32_
 // agree up to a step where the two most likely tokens alone were within 0.05
 // in log-probability (a near tie, common in these random-weight models'
 // repetitive text), and the token taken must be one of those two.
-void expect_same_tokens(const Outcome& got, const Outcome& ref, bool exact, const std::string& what) {
+// On the GPU the one-token kernels read float activations while batches of
+// 2..8 tokens go through int8-quantized ones (1e-2 relative), as llama.cpp's
+// do: the gap allowed there is larger, and the mixed-batch test below checks the
+// slots themselves at 1e-4 on the GPU too.
+void expect_same_tokens(const Outcome& got, const Outcome& ref, bool exact, const std::string& what, float tie = 0.05f) {
   ASSERT_EQ(got.tokens.size(), ref.tokens.size()) << what;
   for (size_t k = 0; k < ref.tokens.size(); ++k) {
     if (got.tokens[k] == ref.tokens[k]) continue;
     ASSERT_FALSE(exact) << what << ": token " << k << " differs on the reference path";
     ASSERT_EQ(ref.top[k].size(), 2u);
     const float gap = ref.top[k][0].second - ref.top[k][1].second;
-    EXPECT_LT(gap, 0.05f) << what << ": token " << k << " differs without a near tie";
+    EXPECT_LT(gap, tie) << what << ": token " << k << " differs without a near tie";
     EXPECT_TRUE(got.tokens[k] == ref.top[k][0].first || got.tokens[k] == ref.top[k][1].first) << what << " token " << k;
     return;  // past a near tie the two continuations are different texts
   }
@@ -141,7 +145,7 @@ TEST_P(EngineTogether, SameTokensAsAlone) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_EQ(e.stats().n_running + e.stats().n_queued, 0);
   for (size_t i = 0; i < prompts.size(); ++i) {
-    expect_same_tokens(got[i], ref[i], reference, "sequence " + std::to_string(i));
+    expect_same_tokens(got[i], ref[i], reference, "sequence " + std::to_string(i), m.n_gpu_layers ? 0.3f : 0.05f);
     EXPECT_EQ(got[i].fin.stop_reason, "length");
     EXPECT_EQ(got[i].events, n_predict);  // one event per generated token
     EXPECT_EQ(got[i].fin.stats.n_generated, n_predict);
@@ -156,8 +160,10 @@ INSTANTIATE_TEST_SUITE_P(Models, EngineTogether,
 // The logits of a mixed pass (decode tokens of some sequences, a prompt chunk
 // of another) against each sequence computed alone.
 TEST(EngineContext, MixedBatchLogitsMatchSingleSequence) {
+  for (int gpu = 0; gpu < (gpu_available() ? 2 : 1); ++gpu)
   for (const char* file : {"tiny-llama-q4_k_m.gguf", "tiny-gemma3-q4_k_m.gguf"}) {
-    const Loaded m(file);
+    Loaded m(file);
+    m.n_gpu_layers = gpu ? 99 : 0;
     const int V = m.model->hparams().n_vocab;
     std::mt19937 rng(9);
     const std::vector<int32_t> a = random_prompt(rng, 30, V), b = random_prompt(rng, 21, V), c = random_prompt(rng, 40, V);
@@ -183,10 +189,13 @@ TEST(EngineContext, MixedBatchLogitsMatchSingleSequence) {
     auto row = [&](const std::vector<float>& all, size_t r) {
       return std::vector<float>(all.begin() + static_cast<std::ptrdiff_t>(r * V), all.begin() + static_cast<std::ptrdiff_t>((r + 1) * V));
     };
-    EXPECT_LT(jetlm_test::rel_l2(l1, row(rb, 20)), 1e-5) << file;
-    EXPECT_LT(jetlm_test::rel_l2(l2, row(ra, 29)), 1e-5) << file;
+    // (Both sides are batches of more than 8 tokens: the same kernels, only the slots differ.)
+    const double bound = gpu ? 1e-4 : 1e-5;
+    EXPECT_LT(jetlm_test::rel_l2(l1, row(rb, 20)), bound) << file << " gpu " << gpu;
+    EXPECT_LT(jetlm_test::rel_l2(l2, row(ra, 29)), bound) << file << " gpu " << gpu;
     for (int i = 0; i < 20; ++i)
-      EXPECT_LT(jetlm_test::rel_l2(row(l3, static_cast<size_t>(i)), row(rc, static_cast<size_t>(20 + i))), 1e-5) << file << " c " << i;
+      EXPECT_LT(jetlm_test::rel_l2(row(l3, static_cast<size_t>(i)), row(rc, static_cast<size_t>(20 + i))), bound)
+          << file << " gpu " << gpu << " c " << i;
   }
 }
 

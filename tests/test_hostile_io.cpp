@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -355,6 +356,15 @@ TEST(HostileOptions, DirectoryAsInputFileIsNamed) {
   }
 }
 
+TEST(HostileOptions, EndlessInputFileStops) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Proc r = run_cli({"tokenize", "-m", bundled_model(), "-f", "/dev/zero"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("larger than"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+}
+
 // ---- chat -----------------------------------------------------------------
 
 TEST(HostileChat, BadLinesAreReportedAndTheSessionGoesOn) {
@@ -366,6 +376,41 @@ TEST(HostileChat, BadLinesAreReportedAndTheSessionGoesOn) {
   EXPECT_EQ(n_bad, 2u) << r.err;
   EXPECT_EQ(lines(r.err) - static_cast<int>(n_bad), lines(run_cli({"chat", "-m", bundled_model(), "-n", "8", "--temp", "0"}, "", "Hello\nTell me more\n/exit\n").err));
   EXPECT_FALSE(r.out.empty());
+}
+
+TEST(HostileChat, TemplateErrorIsReportedAndTheSessionGoesOn) {
+  // A model whose chat template fails on one message: that line is reported
+  // and dropped, the lines before and after it are answered.
+  GgufBuilder v;
+  std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<int32_t> types = {2, 3, 3};
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof name, "<0x%02X>", b);
+    tokens.push_back(name);
+    types.push_back(6);
+  }
+  v.kv_str("tokenizer.ggml.model", "llama");
+  v.kv_str_array("tokenizer.ggml.tokens", tokens);
+  v.kv_i32_array("tokenizer.ggml.token_type", types);
+  v.kv_f32_array("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
+  v.kv_str("tokenizer.chat_template",
+           "{% for m in messages %}{% if m.content == 'boom' %}{{ raise_exception('no boom here') }}{% endif %}"
+           "{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}");
+  const std::string vocab = temp_dir() + "/tmpl_vocab.gguf", model = temp_dir() + "/tmpl.gguf";
+  write_bytes(vocab, v.build());
+  const Proc s = run_cli({"synth", "--custom", "arch=llama,n_embd=64,n_layer=1,n_head=2,n_head_kv=2,n_ff=64,n_vocab=260,n_ctx=512",
+                          "--type", "F32", "--vocab-from", vocab, "-o", model});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const Proc r = run_cli({"chat", "-m", model, "-n", "4", "--temp", "0", "--ignore-eos"}, "", "hello\nboom\nagain\n/exit\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("no boom here"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("eval time"), std::string::npos) << r.err;
+  // Both good lines were answered: the template never saw "boom" again.
+  const Proc twice = run_cli({"chat", "-m", model, "-n", "4", "--temp", "0", "--ignore-eos"}, "", "hello\nagain\n/exit\n");
+  EXPECT_EQ(r.out, twice.out);
+  ::unlink(vocab.c_str());
+  ::unlink(model.c_str());
 }
 
 TEST(HostileChat, ContextOverflowDropsOldTurnsAndGoesOn) {

@@ -15,5 +15,7 @@ bool gpu_available() { return false; }
 
 bool gpu_memory_info(size_t*, size_t*) { return false; }
 
+bool gpu_measure_bandwidth(size_t, GpuBandwidth*) { return false; }
+
 }  // namespace jetlm
 #endif

@@ -18,7 +18,8 @@ class Model;
 struct BenchTest {
   int n_prompt = 0;  // tokens processed in batches of n_batch
   int n_gen = 0;     // tokens generated one at a time
-  std::string name() const;  // "pp512", "tg128", "pp512+tg128"
+  int n_depth = 0;   // tokens already in the KV cache when the test starts (llama-bench's -d)
+  std::string name() const;  // "pp512", "tg128", "pp512+tg128", "tg128 @ d1024"
 };
 
 // One point of the parameter sweep.
@@ -41,6 +42,12 @@ struct BenchModelInfo {
   uint64_t bytes_per_token = 0;  // weight bytes read per generated token
 };
 BenchModelInfo describe_model(const Model& m, const std::string& path);
+// "0.5B", "1.1B", "15M", "293K" (the params part of the model label).
+std::string params_label(int64_t n_params);
+
+// UTC now, ISO 8601; the CPU's model name from /proc/cpuinfo.
+std::string bench_utc_now();
+std::string bench_cpu_name();
 
 struct BenchResult {
   BenchModelInfo model;
@@ -60,6 +67,10 @@ struct BenchResult {
   double stddev_ts() const;
   // Achieved weight bandwidth of token generation (tgN only; 0 otherwise).
   double gbs() const;
+  // Achieved FLOP/s of prompt processing (ppN only: 2 x parameters x tokens/s; 0 otherwise).
+  double flops() const;
+  double peak_gbs = 0;  // measured memory bandwidth for the roofline (0: not measured)
+  double roofline_pct() const { return peak_gbs > 0 && gbs() > 0 ? 100.0 * gbs() / peak_gbs : -1; }
 };
 
 // Runs one test point: warm-up, then params.repetitions timed runs.

@@ -70,6 +70,7 @@ std::string json_object(const BenchResult& r) {
   field("n_gpu_layers", std::to_string(r.params.n_gpu_layers), false);
   field("n_prompt", std::to_string(r.params.test.n_prompt), false);
   field("n_gen", std::to_string(r.params.test.n_gen), false);
+  field("n_depth", std::to_string(r.params.test.n_depth), false);
   field("test_time", r.test_time, true);
   field("avg_ns", std::to_string(static_cast<uint64_t>(r.avg_ns())), false);
   field("stddev_ns", std::to_string(static_cast<uint64_t>(r.stddev_ns())), false);
@@ -85,6 +86,9 @@ std::string json_object(const BenchResult& r) {
   field("samples_ts", ts + "]", false);
   field("bytes_per_token", std::to_string(r.model.bytes_per_token), false);
   field("avg_gbs", num(r.gbs()), false);
+  field("avg_flops", num(r.flops()), false);
+  field("peak_gbs", num(r.peak_gbs), false);
+  field("roofline_pct", r.roofline_pct() < 0 ? "null" : num(r.roofline_pct()), false);
   field("peak_rss", std::to_string(r.peak_rss), false);
   field("unified", r.params.unified ? "true" : "false", false);
   field("gpu_bytes", std::to_string(r.gpu_bytes), false);
@@ -95,19 +99,21 @@ class MarkdownPrinter : public BenchPrinter {
  public:
   MarkdownPrinter(FILE* out, bool ngl) : out_(out), ngl_(ngl) {}
   void begin() override {
-    std::fprintf(out_, "| %-30s | %10s | %10s | %-10s | %7s |%s %13s | %20s | %7s | %8s |%s\n", "model", "size", "params",
-                 "backend", "threads", ngl_ ? "   ngl |" : "", "test", "t/s", "GB/s", "RSS MiB", ngl_ ? " GPU MiB |" : "");
+    std::fprintf(out_, "| %-30s | %10s | %10s | %-10s | %7s |%s %13s | %20s | %11s | %8s |%s\n", "model", "size", "params",
+                 "backend", "threads", ngl_ ? "   ngl |" : "", "test", "t/s", "GB/s|FLOP/s", "RSS MiB", ngl_ ? " GPU MiB |" : "");
     std::fprintf(out_, "| %s | %s | %s | %s | %s |%s %s | %s | %s | %s |%s\n", std::string(30, '-').c_str(),
                  "---------:", "---------:", "----------", "------:", ngl_ ? " ----: |" : "", "------------:",
-                 "-------------------:", "------:", "-------:", ngl_ ? " -------: |" : "");
+                 "-------------------:", "----------:", "-------:", ngl_ ? " -------: |" : "");
   }
   void result(const BenchResult& r) override {
     const std::string ts = fmt("%.2f", r.avg_ts()) + " ± " + fmt("%.2f", r.stddev_ts());
-    const std::string gbs = r.gbs() > 0 ? fmt("%.1f", r.gbs()) : "";
+    // GB/s of weights for tg (with % of the measured peak), FLOP/s for pp.
+    std::string gbs = r.gbs() > 0 ? fmt("%.1f", r.gbs()) : r.flops() > 0 ? fmt("%.1f GF", r.flops() / 1e9) : "";
+    if (r.roofline_pct() >= 0) gbs += fmt(" %.0f%%", r.roofline_pct());
     const std::string ngl = ngl_ ? fmt(" %5.0f |", r.params.n_gpu_layers) : "";
     // The GPU column counts device memory only: with --unified the weights are in RSS alone (counted once).
     const std::string gpu = !ngl_ ? "" : (r.gpu_bytes >= 0 ? fmt(" %7.0f |", static_cast<double>(r.gpu_bytes) / 1048576.0) : "         |");
-    std::fprintf(out_, "| %-30s | %10s | %10s | %-10s | %7d |%s %13s | %20s | %7s | %8.0f |%s\n", r.model.type.c_str(),
+    std::fprintf(out_, "| %-30s | %10s | %10s | %-10s | %7d |%s %13s | %20s | %11s | %8.0f |%s\n", r.model.type.c_str(),
                  size_str(r.model.size).c_str(), params_str(r.model.n_params).c_str(), r.backend.c_str(),
                  r.params.n_threads, ngl.c_str(), r.params.test.name().c_str(), ts.c_str(), gbs.c_str(),
                  static_cast<double>(r.peak_rss) / (1024.0 * 1024.0), gpu.c_str());
@@ -125,13 +131,13 @@ class CsvPrinter : public BenchPrinter {
   void begin() override {
     std::fprintf(out_,
                  "model_filename,model_type,model_size,model_n_params,backends,cpu_info,cpu_kernels,n_threads,n_gpu_layers,n_batch,"
-                 "type_k,n_prompt,n_gen,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts,avg_gbs,peak_rss,unified,gpu_bytes\n");
+                 "type_k,n_prompt,n_gen,n_depth,test_time,avg_ns,stddev_ns,avg_ts,stddev_ts,avg_gbs,peak_rss,unified,gpu_bytes\n");
   }
   void result(const BenchResult& r) override {
-    std::fprintf(out_, "\"%s\",\"%s\",%" PRIu64 ",%" PRId64 ",\"%s\",\"%s\",\"%s\",%d,%d,%d,\"%s\",%d,%d,\"%s\",%.0f,%.0f,%.6f,%.6f,%.3f,%" PRIu64 ",%d,%" PRId64 "\n",
+    std::fprintf(out_, "\"%s\",\"%s\",%" PRIu64 ",%" PRId64 ",\"%s\",\"%s\",\"%s\",%d,%d,%d,\"%s\",%d,%d,%d,\"%s\",%.0f,%.0f,%.6f,%.6f,%.3f,%" PRIu64 ",%d,%" PRId64 "\n",
                  r.model.filename.c_str(), r.model.type.c_str(), r.model.size, r.model.n_params, r.backend.c_str(),
                  r.cpu_info.c_str(), r.cpu_isa.c_str(), r.params.n_threads, r.params.n_gpu_layers, r.params.n_batch,
-                 kv_name(r.params.kv_type), r.params.test.n_prompt, r.params.test.n_gen, r.test_time.c_str(),
+                 kv_name(r.params.kv_type), r.params.test.n_prompt, r.params.test.n_gen, r.params.test.n_depth, r.test_time.c_str(),
                  r.avg_ns(), r.stddev_ns(), r.avg_ts(), r.stddev_ts(), r.gbs(), r.peak_rss, r.params.unified ? 1 : 0,
                  r.gpu_bytes);
     std::fflush(out_);

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "bench/bench.h"
 #include "models/context.h"
 #include "models/model.h"
+#include "gguf/gguf.h"
 #include "util/error.h"
 
 namespace jetlm {
@@ -20,7 +22,7 @@ namespace jetlm {
 namespace {
 
 // llama.cpp's names of general.file_type (llama_model_ftype_name).
-const char* ftype_name(uint32_t ft) {
+std::string ftype_name(uint32_t ft, const Model& m) {
   switch (ft) {
     case 0: return "all F32";
     case 1: return "F16";
@@ -41,9 +43,43 @@ const char* ftype_name(uint32_t ft) {
     case 21: return "Q2_K - Small";
     case 25: return "IQ4_NL - 4.5 bpw";
     case 32: return "BF16";
-    default: return "?";
+    default: break;
   }
+  // No (or an unknown) general.file_type: the type holding most of the weight bytes.
+  size_t best = 0;
+  TensorType type = TensorType::F32;
+  std::vector<std::pair<TensorType, size_t>> bytes;
+  for (const GgufTensor& t : m.file().tensors()) {
+    auto it = std::find_if(bytes.begin(), bytes.end(), [&](const std::pair<TensorType, size_t>& b) { return b.first == t.type; });
+    if (it == bytes.end()) it = bytes.insert(bytes.end(), {t.type, 0});
+    it->second += t.nbytes;
+    if (it->second > best) best = it->second, type = t.type;
+  }
+  if (best == 0) return "?";
+  if (type == TensorType::F32) return "all F32";
+  std::string name = type_name(type);
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
 }
+
+}  // namespace
+
+// llama-bench's size labels: "0.5B", "1.1B", "15M", "293K".
+std::string params_label(int64_t n_params) {
+  const double np = static_cast<double>(n_params);
+  char buf[32];
+  if (np >= 1e8) {
+    std::snprintf(buf, sizeof buf, "%.1f", np / 1e9);
+    std::string s = buf;
+    if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+    return s + "B";
+  }
+  if (np >= 1e6) std::snprintf(buf, sizeof buf, "%.0fM", np / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.0fK", np / 1e3);
+  return buf;
+}
+
+namespace {
 
 // Resets the kernel's high-water mark of this process's resident set (Linux >= 4.0).
 void reset_peak_rss() {
@@ -67,8 +103,10 @@ uint64_t peak_rss() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
 
+}  // namespace
+
 // "model name" (x86) or "CPU part"-less fallback (ARM) from /proc/cpuinfo.
-std::string cpu_model_name() {
+std::string bench_cpu_name() {
   std::string name = "unknown";
   if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
     char line[512];
@@ -86,7 +124,7 @@ std::string cpu_model_name() {
   return name;
 }
 
-std::string utc_now() {
+std::string bench_utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm;
   gmtime_r(&t, &tm);
@@ -95,12 +133,12 @@ std::string utc_now() {
   return buf;
 }
 
-}  // namespace
-
 std::string BenchTest::name() const {
-  if (n_prompt > 0 && n_gen > 0) return str_cat("pp", n_prompt, "+tg", n_gen);
-  if (n_prompt > 0) return str_cat("pp", n_prompt);
-  return str_cat("tg", n_gen);
+  std::string s;
+  if (n_prompt > 0 && n_gen > 0) s = str_cat("pp", n_prompt, "+tg", n_gen);
+  else if (n_prompt > 0) s = str_cat("pp", n_prompt);
+  else s = str_cat("tg", n_gen);
+  return n_depth > 0 ? str_cat(s, " @ d", n_depth) : s;
 }
 
 BenchModelInfo describe_model(const Model& m, const std::string& path) {
@@ -111,12 +149,8 @@ BenchModelInfo describe_model(const Model& m, const std::string& path) {
   info.size = m.weights_bytes();
   info.n_params = m.n_params();
   info.bytes_per_token = m.bytes_per_token();
-  char size_label[32];
-  const double np = static_cast<double>(info.n_params);
-  if (np >= 1e8) std::snprintf(size_label, sizeof size_label, "%.1fB", np / 1e9);
-  else std::snprintf(size_label, sizeof size_label, "%.0fM", np / 1e6);
   const uint32_t ft = m.file().get_u32_or("general.file_type", 0xFFFFFFFFu);
-  info.type = str_cat(m.hparams().arch_name, " ", size_label, " ", ftype_name(ft));
+  info.type = str_cat(m.hparams().arch_name, " ", params_label(info.n_params), " ", ftype_name(ft, m));
   return info;
 }
 
@@ -153,15 +187,20 @@ double BenchResult::gbs() const {
   return static_cast<double>(model.bytes_per_token) * avg_ts() / 1e9;
 }
 
+double BenchResult::flops() const {
+  if (params.test.n_prompt == 0 || params.test.n_gen > 0) return 0;
+  return 2.0 * static_cast<double>(model.n_params) * avg_ts();
+}
+
 BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchParams& p) {
   BenchResult r;
   r.model = info;
   r.params = p;
-  r.test_time = utc_now();
+  r.test_time = bench_utc_now();
   const int n_vocab = m.hparams().n_vocab;
 
   ContextOptions co;
-  co.n_ctx = std::max(1, p.test.n_prompt + p.test.n_gen);
+  co.n_ctx = std::max(1, p.test.n_depth + p.test.n_prompt + p.test.n_gen);
   co.n_batch = p.n_batch;
   co.n_threads = p.n_threads;
   co.n_gpu_layers = p.n_gpu_layers;
@@ -173,7 +212,7 @@ BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchPar
   Context ctx(m, co);
   r.backend = ctx.backend_summary();
   r.cpu_isa = cpu_isa_name(select_cpu_isa());
-  static const std::string cpu_name = cpu_model_name();
+  static const std::string cpu_name = bench_cpu_name();
   r.cpu_info = cpu_name;
 
   // Random token ids (the content does not change the work), fixed seed as llama-bench.
@@ -189,15 +228,23 @@ BenchResult run_bench(const Model& m, const BenchModelInfo& info, const BenchPar
     }
   };
 
+  // Depth (-d): the cache holds n_depth tokens before each timed run. They are
+  // computed once, untimed; each repetition truncates back to them.
+  const int depth = p.test.n_depth;
+  if (depth > 0) {
+    std::vector<int32_t> fill(static_cast<size_t>(depth));
+    for (auto& id : fill) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(n_vocab));
+    ctx.decode(fill.data(), depth, false, nullptr);
+  }
   // Warm-up, as llama-bench: one prompt pass and one generated token.
   if (p.test.n_prompt > 0) run_prompt();
   if (p.test.n_gen > 0) {
-    ctx.truncate(0);
+    ctx.truncate(depth);
     run_gen(1);
   }
   if (gpu_mem && gpu_memory_info(&free1, &total)) r.gpu_bytes = static_cast<int64_t>(free0) - static_cast<int64_t>(free1);
   for (int rep = 0; rep < p.repetitions; ++rep) {
-    ctx.truncate(0);
+    ctx.truncate(depth);
     const auto t0 = std::chrono::steady_clock::now();
     if (p.test.n_prompt > 0) run_prompt();
     if (p.test.n_gen > 0) run_gen(p.test.n_gen);

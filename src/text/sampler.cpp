@@ -130,16 +130,57 @@ std::vector<int32_t> Sampler::window() const { return std::vector<int32_t>(recen
 
 double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0); }
 
-int32_t Sampler::sample(const float* logits) {
-  Candidates c = make_candidates(logits, n_vocab_);
-  apply_penalties(c, window(), params_.repeat_penalty, params_.freq_penalty, params_.presence_penalty);
-  if (params_.temp <= 0.0f) {
-    const TokenCandidate* best = &c.data[0];
-    for (const auto& t : c.data)
-      if (before(t, *best)) best = &t;
-    return best->id;
+// The k best of n_vocab logits (with the window's penalised ones in place of
+// theirs) by `before`: the set and order apply_top_k keeps from all of them,
+// found in one pass with a heap of k instead of a candidate per vocabulary entry.
+static Candidates top_k_of(const float* logits, int n_vocab, const std::vector<TokenCandidate>& changed, int k) {
+  Candidates c;
+  c.data.reserve(static_cast<size_t>(k) + 1);
+  auto worse = [](const TokenCandidate& a, const TokenCandidate& b) { return before(a, b); };  // heap top: the worst kept
+  size_t next = 0;  // changed is sorted by id
+  for (int i = 0; i < n_vocab; ++i) {
+    TokenCandidate t{i, logits[i], 0.f};
+    if (next < changed.size() && changed[next].id == i) t.logit = changed[next++].logit;
+    if (static_cast<int>(c.data.size()) < k) {
+      c.data.push_back(t);
+      std::push_heap(c.data.begin(), c.data.end(), worse);
+    } else if (before(t, c.data.front())) {
+      std::pop_heap(c.data.begin(), c.data.end(), worse);
+      c.data.back() = t;
+      std::push_heap(c.data.begin(), c.data.end(), worse);
+    }
   }
-  apply_top_k(c, params_.top_k);
+  std::sort(c.data.begin(), c.data.end(), before);
+  c.sorted = true;
+  return c;
+}
+
+int32_t Sampler::sample(const float* logits) {
+  // The penalties change only the logits of tokens in the window: those few are
+  // computed apart (by the same apply_penalties), sorted by id.
+  std::vector<TokenCandidate> changed;
+  const std::vector<int32_t> recent = window();
+  if (!recent.empty() && (params_.repeat_penalty != 1.0f || params_.freq_penalty != 0.0f || params_.presence_penalty != 0.0f)) {
+    std::vector<int32_t> ids = recent;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    Candidates pc;
+    for (int32_t id : ids)
+      if (id >= 0 && id < n_vocab_) pc.data.push_back({id, logits[id], 0.f});
+    apply_penalties(pc, recent, params_.repeat_penalty, params_.freq_penalty, params_.presence_penalty);
+    changed = std::move(pc.data);
+  }
+  const bool greedy = params_.temp <= 0.0f;
+  const int k = greedy ? 1 : params_.top_k;
+  Candidates c;
+  if (k > 0 && k < n_vocab_) {
+    c = top_k_of(logits, n_vocab_, changed, k);
+  } else {
+    c = make_candidates(logits, n_vocab_);
+    for (const TokenCandidate& t : changed) c.data[static_cast<size_t>(t.id)].logit = t.logit;
+    apply_top_k(c, k);
+  }
+  if (greedy) return c.data[0].id;
   apply_top_p(c, params_.top_p);
   apply_min_p(c, params_.min_p);
   apply_temperature(c, params_.temp);

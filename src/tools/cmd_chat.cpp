@@ -121,6 +121,7 @@ int cmd_chat(int argc, char** argv) {
 
     std::vector<int32_t> tokens;
     int dropped = 0;
+    const nlohmann::json before = messages;  // restored if the message is refused
     try {
       while (true) {
         tokens = chat_prompt_tokens(s, messages, true);
@@ -139,12 +140,13 @@ int cmd_chat(int argc, char** argv) {
       messages.erase(messages.end() - 1);
       continue;
     }
-    if (dropped)
+    if (dropped && tokens.size() < n_ctx)
       std::fprintf(stderr, "jetlm: the conversation outgrew the context of %zu tokens: dropped its %d oldest messages\n",
                    n_ctx, dropped);
     if (tokens.size() >= n_ctx) {
       std::fprintf(stderr, "jetlm: error: the message needs %zu tokens, the context holds %zu (raise -c); not sent\n",
                    tokens.size(), n_ctx);
+      messages = before;
       messages.erase(messages.end() - 1);
       continue;
     }

@@ -6,10 +6,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "util/error.h"
 
 namespace jetlm {
+
+// Inputs are read whole; an endless one (/dev/zero, a runaway pipe) stops here.
+constexpr size_t kMaxInputBytes = size_t{256} << 20;
 
 std::string read_file(const std::string& path, const char* what) {
   if (path.empty()) throw UsageError(str_cat(what, ": the path is empty"));
@@ -23,9 +27,9 @@ std::string read_file(const std::string& path, const char* what) {
   }
   std::string data;
   if (S_ISREG(st.st_mode) && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
+  std::vector<char> buf(size_t{1} << 20);
   while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -33,7 +37,11 @@ std::string read_file(const std::string& path, const char* what) {
       if (!is_stdin) ::close(fd);
       fail(what, " '", path, "': cannot read: ", std::strerror(e));
     }
-    data.append(buf, static_cast<size_t>(n));
+    data.append(buf.data(), static_cast<size_t>(n));
+    if (data.size() > kMaxInputBytes) {
+      if (!is_stdin) ::close(fd);
+      fail(what, " '", path, "' is larger than ", kMaxInputBytes >> 20, " MiB (no prompt or template is; /dev/zero?)");
+    }
   }
   if (!is_stdin) ::close(fd);
   return data;

@@ -6,7 +6,7 @@
 namespace jetlm {
 
 // The exact bytes of path ("-": standard input). what names the file in
-// messages ("prompt file"). Throws Error.
+// messages ("prompt file"). Throws Error, also past 256 MiB (an endless input).
 std::string read_file(const std::string& path, const char* what);
 
 }  // namespace jetlm

@@ -2,7 +2,7 @@
 // thread 0 of every block of the traced kernels records its start, the moment
 // its pdl_wait() returned and its end (%globaltimer, ns) with the launch's
 // %gridid and a tag, into a ring in device memory. JETLM_CUDA_TRACE_OUT=FILE
-// writes the records at exit; bench/trace_summary.py turns them into per-kernel
+// writes the records at exit; bench/profile/trace_summary.py turns them into per-kernel
 // critical-path times. Without the option KTrace is empty and costs nothing.
 #pragma once
 #include <cuda_runtime.h>
