@@ -25,6 +25,7 @@
 #include "backends/cpu/thread_pool.h"
 #include "formats/blocks.h"
 #include "formats/tensor_type.h"
+#include "util/error.h"
 #include "util/fp16.h"
 
 using namespace jetlm;
@@ -103,7 +104,13 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const CpuIsa isa = select_cpu_isa(isa_name);
+  CpuIsa isa;
+  try {
+    isa = select_cpu_isa(isa_name);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
   ThreadPool pool(threads);
   CpuMatmul mm(pool, cpu_kernels(isa));
   if (once) {

@@ -23,10 +23,14 @@ namespace {
 // the 2-core EPYC; 8-16 KiB was best on a Xeon).
 constexpr int kPrefetchBytes = 8192;
 
-// Inlined into every row of a pass, and the row loops unrolled (#pragma GCC
-// unroll, which clang honours too): otherwise the pass's accumulators live in
-// memory (that cost 10% more instructions on Q4_K).
+// Inlined into every row of a pass, and the row loops unrolled: otherwise the
+// pass's accumulators live in memory (that cost 10% more instructions on Q4_K).
 #define JETLM_GEMV_INLINE inline __attribute__((always_inline))
+#if defined(__clang__)
+#define JETLM_UNROLL_ROWS _Pragma("unroll")
+#else
+#define JETLM_UNROLL_ROWS _Pragma("GCC unroll 8")
+#endif
 
 // One 32-value block of a row against the activations: acc += d * d_a * dot,
 // off += the offset term (m * d_a * sum(a), or d * d_a * sum(a) for biased codes).
@@ -62,7 +66,7 @@ void gemv_legacy_pass(const uint8_t* w, size_t rb, int64_t nb, const ActQ8* act,
     const typename P::B32 av = P::load32(act->q + 32 * j);
     const F32v<P> da = P::fset1(act->d[j]);
     const float as = D::kFamily == Family::LegacySigned ? 0.f : act->s[j];
-#pragma GCC unroll 8
+    JETLM_UNROLL_ROWS
     for (int i = 0; i < NR; ++i) legacy_block<P, D>(b[i][j], av, da, as, ones, acc[i], off[i]);
   }
   for (int i = 0; i < NR; ++i) y[i] = P::hsum(acc[i]) + (D::kBias ? -static_cast<float>(D::kBias) * off[i] : off[i]);
@@ -109,7 +113,7 @@ void gemv_k_pass(const uint8_t* w, size_t rb, int64_t nsb, const ActQ8* act, flo
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* ahead = w + NR * sizeof(Block) * static_cast<size_t>(sb) + kPrefetchBytes;
     for (size_t l = 0; l < NR * sizeof(Block); l += 64) P::prefetch(ahead + l);
-#pragma GCC unroll 8
+    JETLM_UNROLL_ROWS
     for (int i = 0; i < NR; ++i)
       acc[i] = k_superblock<P, D>(b[i][sb], act->q + sb * QK_K, act->d[sb], act->bsum + 16 * sb, acc[i]);
   }
