@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "tools/commands.h"
 #include "tools/common_options.h"
+#include "tools/model_arg.h"
 #include "tools/session.h"
 #include "util/error.h"
 
@@ -97,7 +98,8 @@ int cmd_batched_bench(int argc, char** argv) {
       max_len = std::max(max_len, p + g);
     }
   }
-  const std::string path = args.get("--model").empty() ? default_model_path() : args.get("--model");
+  std::string path = resolve_model_arg(args);  // -m, -m ollama:, -hf
+  if (path.empty()) path = default_model_path();
   std::unique_ptr<Model> model = Model::load(path);
   std::unique_ptr<Tokenizer> tok = Tokenizer::from_gguf(model->file());
   ContextOptions co = context_options(args, *model);
