@@ -29,11 +29,11 @@ start=$(date +%s)
 step() { echo "== $* ($(( $(date +%s) - start ))s)"; }
 
 if [ "$install" = 1 ]; then
-  step "installing the cross compiler, qemu-user and arm64 PCRE2, libcurl, OpenSSL"
+  step "installing the cross compiler, qemu-user and arm64 PCRE2"
   export DEBIAN_FRONTEND=noninteractive
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64; fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu qemu-user-static libpcre2-dev:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64 \
+  apt-get install -y -qq --no-install-recommends g++-aarch64-linux-gnu qemu-user-static libpcre2-dev:arm64 \
     nlohmann-json3-dev googletest cmake pkg-config >/dev/null
 fi
 

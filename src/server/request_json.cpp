@@ -3,28 +3,17 @@
 #include <cmath>
 #include <limits>
 
+#include "util/json_bounded.h"
+
 namespace jetlm {
 
 using nlohmann::json;
 
-// Brackets outside strings, so a hostile body cannot drive the recursive
-// parser into a stack overflow (nlohmann recurses per level).
+// Nesting bounded before parsing (util/json_bounded.h): a hostile body cannot
+// drive the recursive parser into a stack overflow.
 static void check_depth(const std::string& body) {
-  int depth = 0;
-  bool in_str = false, esc = false;
-  for (const char c : body) {
-    if (in_str) {
-      if (esc) esc = false;
-      else if (c == '\\') esc = true;
-      else if (c == '"') in_str = false;
-    } else if (c == '"') {
-      in_str = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) throw ApiError(400, str_cat("the request body nests deeper than ", kMaxJsonDepth, " levels"));
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
+  if (json_nesting_depth(body, kMaxJsonDepth) > kMaxJsonDepth)
+    throw ApiError(400, str_cat("the request body nests deeper than ", kMaxJsonDepth, " levels"));
 }
 
 json parse_request_json(const std::string& body, bool object_only) {
