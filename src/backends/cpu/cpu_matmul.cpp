@@ -32,6 +32,22 @@ namespace {
 
 // Bytes of a row tile that the token block should leave room for in L2.
 constexpr int64_t kActBlockBytes = 256 * 1024;
+// Up to this many tokens take the fused matrix-vector kernel once per token
+// (decoding every weight again, but reading it from memory once): rows in
+// blocks of about kFewTokenRowBytes, which stay in L2 while the tokens pass.
+constexpr int kFewTokens = 3;
+constexpr int64_t kFewTokenRowBytes = 64 * 1024;
+
+// Token t's rows of quantized activations, as a one-token ActQ8.
+cpu::ActQ8 act_token(const cpu::ActQ8& a, int t) {
+  cpu::ActQ8 v = a;
+  const int64_t k = a.k;
+  v.q = a.q + t * k;
+  v.d = a.d + t * (k / a.block);
+  if (a.s) v.s = a.s + t * (k / 32);
+  v.bsum = a.bsum + t * (k / 16);
+  return v;
+}
 
 template <class T>
 void grow(std::vector<T>& v, size_t n) {  // buffers grow on the first call of each size, then stay
@@ -136,13 +152,22 @@ void CpuMatmul::run(const Weight& w, const float* x, int n, float* y) {
   const uint8_t* base = static_cast<const uint8_t*>(w.data);
 
   WorkQueue queue;
-  if (n == 1) {
-    // Token generation: the fused kernel streams each row once, decoding in registers.
+  if (n <= kFewTokens) {
+    // Token generation (one token, or one of each of a few sequences): the
+    // fused kernel streams each row once, decoding in registers; further
+    // tokens run it again over the same rows while they are still in L2.
     const cpu::GemvFn gemv = kern_.gemv[static_cast<uint32_t>(w.type)];
+    const int64_t sub = n == 1 ? chunk : std::max<int64_t>(4, kFewTokenRowBytes / static_cast<int64_t>(rb)) / 4 * 4;
     auto rows = [&](int, int) {
       for (int64_t c = queue.take(); c < n_chunks; c = queue.take()) {
-        const int64_t r0 = c * chunk, r1 = std::min(R, r0 + chunk);
-        gemv(base + static_cast<size_t>(r0) * rb, rb, static_cast<int>(r1 - r0), K, &act_, x, y + r0);
+        const int64_t c1 = std::min(R, c * chunk + chunk);
+        for (int64_t r0 = c * chunk; r0 < c1; r0 += sub) {
+          const int nr = static_cast<int>(std::min(sub, c1 - r0));
+          for (int t = 0; t < n; ++t) {
+            const cpu::ActQ8 at = is_float ? act_ : act_token(act_, t);
+            gemv(base + static_cast<size_t>(r0) * rb, rb, nr, K, &at, x + t * K, y + t * R + r0);
+          }
+        }
       }
     };
     if (n_chunks == 1) rows(0, 1);

@@ -10,7 +10,9 @@
 // shared with other processes finish together), each chunk decoded 4 rows at
 // a time into a per-thread panel and multiplied with a block of tokens that
 // fits L2. One token streams every weight once (token generation); many
-// tokens reuse each decoded row across the whole block (prompt processing).
+// tokens reuse each decoded row across the whole block (prompt processing);
+// a few tokens (one per sequence of a decode step) rerun the one-token kernel
+// over rows still in L2.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -26,7 +26,7 @@ bool env_flag(const char* name, bool fallback) {
   return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N' || v[0] == 'f' || v[0] == 'F');
 }
 
-// JETLM_CUDA_MV="split=2,warps=24,scost=1,early=1,prefetch=0,int8=0,persist=0,bps=2": matrix-vector launch
+// JETLM_CUDA_MV="split=2,warps=24,scost=1,early=1,prefetch=0,int8=0,persist=0,bps=2,mvn=8,mvchunk=32": matrix-vector launch
 // tuning for experiments (kernels.h); unknown keys are ignored.
 MatvecTuning matvec_tuning_from_env() {
   MatvecTuning t;
@@ -50,6 +50,8 @@ MatvecTuning matvec_tuning_from_env() {
       else if (k == "int8") t.int8 = x != 0;
       else if (k == "persist") t.persist = x != 0;
       else if (k == "bps" && x >= 0) t.blocks_per_sm = x;
+      else if (k == "mvn" && x >= 1 && x <= 8) t.max_tokens = x;
+      else if (k == "mvchunk" && x >= 0) t.chunked_tokens = x;
     }
     i = e + 1;
   }

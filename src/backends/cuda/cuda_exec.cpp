@@ -26,8 +26,6 @@ namespace cuda {
 
 namespace {
 
-const int kMatvecMaxTokens = 8;         // the matrix-vector kernels' batch
-const int kChunkedMatvecMaxTokens = 32;  // quantized weights: up to 4 passes beat dequantize + GEMM
 const int64_t kGemmChunkValues = int64_t(16) << 20;  // float16 weight rows dequantized at a time
 
 bool disjoint(const void* a, size_t abytes, const void* b, size_t bbytes) {
@@ -40,8 +38,10 @@ Act act_of(Glu g) { return g == Glu::SiLU ? Act::SiLU : Act::GeluTanh; }
 
 bool is_quantized(TensorType t) { return t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16; }
 
+int matvec_tokens() { return matvec_tuning().max_tokens; }
+
 bool use_matvec(const Weight& w, int n) {
-  return n <= kMatvecMaxTokens || (n <= kChunkedMatvecMaxTokens && is_quantized(w.type));
+  return n <= matvec_tokens() || (n <= matvec_tuning().chunked_tokens && is_quantized(w.type));
 }
 
 RopeArgs rope_args(const Op& r) {
@@ -146,7 +146,7 @@ size_t CudaBackend::try_matvec_group(size_t i) {
   if (j >= ops_.size() || ops_[j].kind != OpKind::Matmul) return 0;
   const Op& m0 = ops_[j];
   const int n = m0.n;
-  if (n > kMatvecMaxTokens) return 0;
+  if (n > matvec_tokens()) return 0;
   const int64_t cols = m0.w.cols;
   const size_t xbytes = static_cast<size_t>(n) * cols * sizeof(float);
   if (norm && !(norm->out == m0.a && norm->count == n && norm->dim == cols && disjoint(norm->a, xbytes, norm->out, xbytes)))
@@ -417,12 +417,13 @@ void CudaBackend::launch_attention_range(const Op& at, const HeadPrepArgs& h, in
 void CudaBackend::run_matmul(const Weight& w, const float* x, int n, float* y) {
   const int64_t cols = w.cols, rows = w.rows;
   if (use_matvec(w, n)) {
-    for (int t0 = 0; t0 < n; t0 += kMatvecMaxTokens) {
+    const int step = matvec_tokens();
+    for (int t0 = 0; t0 < n; t0 += step) {
       MatvecArgs a;
       a.type = static_cast<WType>(w.type);
       a.row_bytes = static_cast<int64_t>(row_bytes(w.type, cols));
       a.cols = static_cast<int>(cols);
-      a.n = std::min(kMatvecMaxTokens, n - t0);
+      a.n = std::min(step, n - t0);
       a.x = x + int64_t(t0) * cols;
       a.n_seg = 1;
       a.seg[0].w = w.data;

@@ -44,6 +44,9 @@ struct MatvecTuning {
   int int8 = 1;           // quantized weights: int8 activations and dp4a (sm_61+)
   int persist = 1;        // grid of what the GPU holds at once, blocks looping over row groups
   int blocks_per_sm = 0;  // ... at most this many blocks per multiprocessor (0: as many as fit)
+  // Which products of n tokens take the matrix-vector kernels (else dequantize + GEMM):
+  int max_tokens = 8;       // n <= this: one launch (1..8, the kernels' batch)
+  int chunked_tokens = 32;  // quantized weights, n <= this: launches of max_tokens each
 };
 void set_matvec_tuning(const MatvecTuning& t);
 const MatvecTuning& matvec_tuning();

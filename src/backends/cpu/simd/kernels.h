@@ -67,7 +67,7 @@ struct CpuKernels {
 
 constexpr int kMaxTileRows = 4;
 constexpr int kMaxWideRows = kMaxWideRowsLayout;
-constexpr int kWideMinTokens = 16;
+constexpr int kWideMinTokens = 4;
 
 // The tables compiled into this binary; null when the ISA is not built for this architecture.
 const CpuKernels* kernels_scalar();
