@@ -12,11 +12,25 @@
 #     which it only offers, as it finds gcc 8's), and its tests run;
 #  3. with nvcc on the machine, a CUDA configure on the 3.10 paths, checked for
 #     the -gencode flags and the toolkit libraries found beside nvcc.
-# Usage: .ci/cmake-floor.sh [-j N]
+# Usage: .ci/cmake-floor.sh [-j N] [--sanitize TARGET...]
+# --sanitize: the floor build is also the AddressSanitizer + UBSan build (-O1
+# with line tables; gcc's maybe-uninitialized off, which under ASan reports
+# libstdc++'s own std::function and regex) and builds the named targets too:
+# CI runs its hostile-input tests from build-floor, one build for both checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs=2
-[ "${1:-}" = "-j" ] && jobs="$2"
+sanitize=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -j) jobs="$2"; shift ;;
+    --sanitize) shift; sanitize=("$@"); [ ${#sanitize[@]} -gt 0 ] || sanitize=(jetlm); break ;;
+    *) echo "usage: $0 [-j N] [--sanitize TARGET...]" >&2; exit 2 ;;
+  esac
+  shift
+done
+type_flags=(-DCMAKE_BUILD_TYPE=Release)
+[ ${#sanitize[@]} -gt 0 ] && type_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -Wno-maybe-uninitialized" -DJETLM_SANITIZE=ON)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
@@ -25,10 +39,10 @@ python3 "$root/.ci/cmake_floor.py" "$root"
 
 echo "== build on the CMake 3.10 code paths, gcc 8's headers only"
 build="$root/build-floor"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DJETLM_WERROR=ON -DJETLM_CMAKE_AS_3_10=ON \
+cmake -S "$root" -B "$build" "${type_flags[@]}" -DJETLM_WERROR=ON -DJETLM_CMAKE_AS_3_10=ON \
   -DCMAKE_CXX_FLAGS="-I$root/.ci/floor-include -DJSON_HAS_FILESYSTEM=0 -DJSON_HAS_EXPERIMENTAL_FILESYSTEM=0" \
   "${launcher[@]}" >/dev/null
-cmake --build "$build" -j "$jobs" --target jetlm test_memory_plan test_gpu_fit
+cmake --build "$build" -j "$jobs" --target jetlm test_memory_plan test_gpu_fit "${sanitize[@]}"
 # Post-build discovery (no DISCOVERY_MODE before 3.18) has listed the tests by now.
 (cd "$build" && ctest --output-on-failure -R 'MemoryPlan|ContextMemory|GpuFit|FilePages')
 

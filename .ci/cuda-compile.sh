@@ -4,7 +4,7 @@
 #     CUDA 11.8 (non-free), g++-11 as host compiler and -std=c++14 (compile only);
 #  0. no raw __CUDA_ARCH__ outside src/backends/cuda/arch.h;
 #  2. the whole project builds and links with the machine's CUDA 13
-#     (/usr/local/cuda) for sm_75 and sm_90.
+#     (/usr/local/cuda) for sm_90 (machine code) and sm_75 (PTX: the dp4a path without PDL).
 # Usage: .ci/cuda-compile.sh [--no-install] [--skip-118] [--skip-13] [-j N]
 # (--no-install: CUDA 11.8 and g++-11 are already installed.)
 set -euo pipefail
@@ -67,10 +67,10 @@ if [ "$do13" = 1 ] && [ ! -x /usr/local/cuda/bin/nvcc ]; then
   do13=0
 fi
 if [ "$do13" = 1 ]; then
-  echo "== CUDA 13 (/usr/local/cuda), sm_75 and sm_90, build and link"
+  echo "== CUDA 13 (/usr/local/cuda), sm_90, sm_75 as PTX, build and link"
   build="$root/build-ci-cuda"
   cmake -S "$root" -B "$build" -DJETLM_CUDA=ON -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc \
-    -DCMAKE_CUDA_ARCHITECTURES="75-real;90-real" -DCMAKE_BUILD_TYPE=Release
+    -DCMAKE_CUDA_ARCHITECTURES="75-virtual;90-real" -DCMAKE_BUILD_TYPE=Release
   cmake --build "$build" -j "$jobs" --target jetlm test_cuda_ops
   # Without a GPU the CUDA tests must skip cleanly, not fail.
   "$build/tests/test_cuda_ops" --gtest_brief=1
