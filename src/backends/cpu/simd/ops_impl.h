@@ -148,6 +148,24 @@ float kv_at(const void* base, int64_t i) {
   else return static_cast<const float*>(base)[i];
 }
 
+// Output vectors of one head kept in registers while a block of positions
+// adds its weighted V rows (a load and a store per block, not per position).
+constexpr int kPvVecs = 8;
+
+// o[0, NV lanes) += sum over jj < nj of w[jj] * V[row vrow[jj], d + ...], positions in order.
+template <class P, bool kF16, int NV>
+inline __attribute__((always_inline)) void attend_pv(float* o, const void* v, const int64_t* vrow, int d,
+                                                     const float* w, int nj) {
+  F32v<P> acc[NV];
+  for (int i = 0; i < NV; ++i) acc[i] = P::fload(o + i * P::kLanes);
+  for (int jj = 0; jj < nj; ++jj) {
+    const F32v<P> wv = P::fset1(w[jj]);
+    const int64_t vb = vrow[jj] + d;
+    for (int i = 0; i < NV; ++i) acc[i] = P::fmadd(wv, load_kv<P, kF16>(v, vb + i * P::kLanes), acc[i]);
+  }
+  for (int i = 0; i < NV; ++i) P::fstore(o + i * P::kLanes, acc[i]);
+}
+
 // Online softmax over blocks of positions (the running maximum rescales what
 // was accumulated), so no score buffer proportional to the context is needed.
 template <class P, bool kF16>
@@ -192,16 +210,15 @@ void attend_group(const AttnTask& t, int h0, int nh) {
       for (; jj < nj; ++jj) sc[h][jj] = std::exp(sc[h][jj] - bm);
       for (jj = 0; jj < nj; ++jj) sum[h] += sc[h][jj];
     }
-    for (int jj = 0; jj < nj; ++jj) {
-      const int64_t vb = static_cast<int64_t>((j0 + jj) % t.ring) * t.v_stride;
-      for (int h = 0; h < nh; ++h) {
-        float* o = t.out + (h0 + h) * t.out_stride;
-        const F32v<P> w = P::fset1(sc[h][jj]);
-        int d = 0;
-        for (; d + P::kLanes <= dv; d += P::kLanes)
-          P::fstore(o + d, P::fmadd(w, load_kv<P, kF16>(t.v, vb + d), P::fload(o + d)));
-        for (; d < dv; ++d) o[d] += sc[h][jj] * kv_at<P, kF16>(t.v, vb + d);
-      }
+    int64_t vrow[kBlock];  // [nj] first element of each position's V row
+    for (int jj = 0; jj < nj; ++jj) vrow[jj] = static_cast<int64_t>((j0 + jj) % t.ring) * t.v_stride;
+    for (int h = 0; h < nh; ++h) {
+      float* o = t.out + (h0 + h) * t.out_stride;
+      int d = 0;
+      for (; d + kPvVecs * P::kLanes <= dv; d += kPvVecs * P::kLanes) attend_pv<P, kF16, kPvVecs>(o + d, t.v, vrow, d, sc[h], nj);
+      for (; d + P::kLanes <= dv; d += P::kLanes) attend_pv<P, kF16, 1>(o + d, t.v, vrow, d, sc[h], nj);
+      for (; d < dv; ++d)
+        for (int jj = 0; jj < nj; ++jj) o[d] += sc[h][jj] * kv_at<P, kF16>(t.v, vrow[jj] + d);
     }
   }
   for (int h = 0; h < nh; ++h) scale<P>(t.out + (h0 + h) * t.out_stride, dv, 1.f / sum[h]);
