@@ -113,6 +113,12 @@ TEST(BenchScenarios, NamesListsAndShapes) {
   EXPECT_THROW(jetlm::parse_scenarios("chatty"), jetlm::UsageError);
   EXPECT_THROW(jetlm::parse_scenarios("0:5"), jetlm::UsageError);
   for (const auto& s : jetlm::parse_scenarios("quick")) EXPECT_LE(s.n_in + s.n_out, 512);
+  // The warm-up runs the same paths on a short request.
+  const jetlm::Scenario w = jetlm::warmup_shape(v[2]), w1 = jetlm::warmup_shape(v[1]);
+  EXPECT_EQ(w.n_in, 512);
+  EXPECT_EQ(w.n_out, 4);
+  EXPECT_EQ(w1.n_in, 64);
+  EXPECT_EQ(w1.n_out, 4);
 }
 
 TEST(BenchScenarios, PromptsHaveExactlyInTokensAndNoSharedPrefix) {
@@ -274,6 +280,14 @@ TEST(BenchScenarioCli, QuickJsonFieldsAndTimingIdentities) {
     EXPECT_NEAR(run["monitor"]["power_mean_w"].get<double>(), 4.283, 1e-6);  // the fake Nano's input rail
   }
   EXPECT_GT(j["timeline"]["t_ms"].size(), 0u);
+  // Bookkeeping: the command's time covers the timed and warm-up requests; the rest is a share of it.
+  const json& t = j["timing"];
+  EXPECT_GE(t["command_ms"].get<double>(), t["timed_requests_ms"].get<double>() + t["warmup_requests_ms"].get<double>());
+  EXPECT_GT(t["warmup_requests_ms"].get<double>(), 0);
+  EXPECT_NEAR(t["overhead_pct"].get<double>(),
+              100 * (t["command_ms"].get<double>() - t["timed_requests_ms"].get<double>() - t["warmup_requests_ms"].get<double>()) /
+                  t["command_ms"].get<double>(),
+              1e-9);
 
   // --plots from the file just written: every picture, valid PNGs.
   const std::string dir = jetlm_test::temp_dir() + "/plots";

@@ -50,6 +50,7 @@ echo "== all nine scenarios, Qwen2.5-0.5B Q4_K_M, -r 1"
 python3 - "$out/scenarios.json" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))["timing"]
-print("command %.1f s, timed requests %.1f s, monitor thread %.2f%% of one core"
-      % (t["command_ms"] / 1e3, t["timed_requests_ms"] / 1e3, t.get("monitor_cpu_pct", 0)))
+print("command %.1f s, timed requests %.1f s, warm-up requests %.1f s, the rest %.2f%%, monitor thread %.2f%% of one core"
+      % (t["command_ms"] / 1e3, t["timed_requests_ms"] / 1e3, t["warmup_requests_ms"] / 1e3, t["overhead_pct"],
+         t.get("monitor_cpu_pct", 0)))
 PY

@@ -184,7 +184,10 @@ ScenarioResult RemoteTarget::run(const Scenario& sc, const LoadMode& mode, int n
   r.test_time = bench_utc_now();
   std::vector<std::string> prompts;
   for (int i = 0; i < n_requests; ++i) prompts.push_back(prompt(sc.n_in, i));
-  for (int w = 0; w < opts_.warmup; ++w) request(prompt(sc.n_in, 1000 + w), sc.n_in, sc.n_out);
+  const Scenario ws = warmup_shape(sc);
+  const auto t_warm = std::chrono::steady_clock::now();
+  for (int w = 0; w < opts_.warmup; ++w) request(prompt(ws.n_in, 1000 + w), ws.n_in, ws.n_out);
+  r.warmup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_warm).count();
   if (monitor) r.t_start_ms = monitor->now_ms();
   r.requests = drive_load(mode, n_requests, [&](int i) { return request(prompts[static_cast<size_t>(i)], sc.n_in, sc.n_out); },
                           &r.wall_ms);

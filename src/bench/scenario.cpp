@@ -1,9 +1,19 @@
 #include "bench/scenario.h"
 
+#include <algorithm>
+
 #include "tools/args.h"
 #include "util/error.h"
 
 namespace jetlm {
+
+Scenario warmup_shape(const Scenario& sc) {
+  Scenario w = sc;
+  w.name += " (warm-up)";
+  w.n_in = std::min(sc.n_in, 512);
+  w.n_out = std::min(sc.n_out, 4);
+  return w;
+}
 
 const std::vector<Scenario>& named_scenarios() {
   static const std::vector<Scenario> v = {

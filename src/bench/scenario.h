@@ -12,6 +12,12 @@ struct Scenario {
   int n_out = 0;     // generated tokens
 };
 
+// The untimed request before a scenario's repetitions: the same code paths
+// (prompt chunks of up to 512 tokens, then decode steps), not the same length:
+// at most 512 prompt and 4 generated tokens (llama-bench likewise warms up with
+// one prompt and a single generated token).
+Scenario warmup_shape(const Scenario& sc);
+
 // The nine shapes of the seeds' workloads (chat 128:1024 ... context-heavy 4096:512).
 const std::vector<Scenario>& named_scenarios();
 // The short shapes of "quick" (a fast look; they fit a 512-token context).

@@ -84,7 +84,9 @@ ScenarioResult ScenarioBench::run(const Scenario& sc, const LoadMode& mode, int 
   r.test_time = bench_utc_now();
   std::vector<int> reported(static_cast<size_t>(n_requests), 0);
   int ignored = 0;
-  for (int w = 0; w < opts_.warmup; ++w) one_request(sc, 1000 + w, &ignored);
+  const auto t_warm = std::chrono::steady_clock::now();
+  for (int w = 0; w < opts_.warmup; ++w) one_request(warmup_shape(sc), 1000 + w, &ignored);
+  r.warmup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_warm).count();
   if (monitor) r.t_start_ms = monitor->now_ms();
   r.requests = drive_load(mode, n_requests, [&](int i) { return one_request(sc, i, &reported[static_cast<size_t>(i)]); }, &r.wall_ms);
   for (int n : reported) r.n_gen_reported += n;

@@ -44,6 +44,7 @@ struct ScenarioResult {
   std::vector<RequestTiming> requests;
   RunStats stats;
   double wall_ms = 0;
+  double warmup_ms = 0;        // the untimed warm-up requests (warmup_shape)
   double t_start_ms = 0, t_end_ms = 0;  // window on the monitor's clock
   bool have_monitor = false;
   MonitorSummary monitor;

@@ -162,7 +162,7 @@ int cmd_bench(int argc, char** argv) {
   // Scenarios
   args.option("--scenarios", "LIST", "request shapes: chat, long-response, balanced, generation-heavy, completion, "
                                      "standard-chat, rag, long-context, context-heavy, all, quick, IN:OUT");
-  args.option("--warmup", "N", "untimed requests before each scenario's repetitions", "1");
+  args.option("--warmup", "N", "untimed requests before each scenario's repetitions (at most 512 prompt, 4 generated tokens)", "1");
   args.option("--json", "FILE", "write every result (statistics, raw samples, monitor, system) as JSON");
   args.option("--plots", "DIR", "draw the plots of the JSON into DIR (python3 + matplotlib)");
   args.flag("--monitor", "scenario runs sample CPU/GPU/memory/temperature/power every 100 ms (the default)");
