@@ -166,12 +166,46 @@ inline __attribute__((always_inline)) void attend_pv(float* o, const void* v, co
   for (int i = 0; i < NV; ++i) P::fstore(o + i * P::kLanes, acc[i]);
 }
 
+constexpr int kAttnBlock = 64;     // positions per online-softmax block
+constexpr int kAttnMaxHeads = 8;   // query heads of one KV head per group pass
+
+// Scores of one position (K row at kb) for NH query heads: each K vector is
+// loaded (and converted) once for all heads, each head's dot product
+// accumulates in a register of its own, in the order of d.
+template <class P, bool kF16, int NH>
+void attend_qk(const float* q, int q_stride, const void* k, int64_t kb, int dk, float scale,
+               float (*sc)[kAttnBlock], int jj) {
+  F32v<P> acc[NH];
+  for (int h = 0; h < NH; ++h) acc[h] = P::fzero();
+  int d = 0;
+  for (; d + P::kLanes <= dk; d += P::kLanes) {
+    const F32v<P> kv = load_kv<P, kF16>(k, kb + d);
+    for (int h = 0; h < NH; ++h) acc[h] = P::fmadd(P::fload(q + h * q_stride + d), kv, acc[h]);
+  }
+  for (int h = 0; h < NH; ++h) {
+    float s = P::hsum(acc[h]);
+    for (int e = d; e < dk; ++e) s += q[h * q_stride + e] * kv_at<P, kF16>(k, kb + e);
+    sc[h][jj] = s * scale;
+  }
+}
+
+template <class P, bool kF16>
+using AttendQkFn = void (*)(const float*, int, const void*, int64_t, int, float, float (*)[kAttnBlock], int);
+template <class P, bool kF16>
+AttendQkFn<P, kF16> attend_qk_for(int nh) {
+  static const AttendQkFn<P, kF16> fns[kAttnMaxHeads] = {
+      attend_qk<P, kF16, 1>, attend_qk<P, kF16, 2>, attend_qk<P, kF16, 3>, attend_qk<P, kF16, 4>,
+      attend_qk<P, kF16, 5>, attend_qk<P, kF16, 6>, attend_qk<P, kF16, 7>, attend_qk<P, kF16, 8>};
+  return fns[nh - 1];
+}
+
 // Online softmax over blocks of positions (the running maximum rescales what
 // was accumulated), so no score buffer proportional to the context is needed.
 template <class P, bool kF16>
 void attend_group(const AttnTask& t, int h0, int nh) {
-  constexpr int kBlock = 64;
-  constexpr int kMaxHeads = 8;
+  constexpr int kBlock = kAttnBlock;
+  constexpr int kMaxHeads = kAttnMaxHeads;
+  const AttendQkFn<P, kF16> qk = attend_qk_for<P, kF16>(nh);
   float sc[kMaxHeads][kBlock];
   float mx[kMaxHeads], sum[kMaxHeads];
   const int dk = t.head_dim_k, dv = t.head_dim_v;
@@ -185,15 +219,7 @@ void attend_group(const AttnTask& t, int h0, int nh) {
     const int nj = std::min(kBlock, t.hi - j0 + 1);
     for (int jj = 0; jj < nj; ++jj) {
       const int64_t kb = static_cast<int64_t>((j0 + jj) % t.ring) * t.k_stride;
-      for (int h = 0; h < nh; ++h) {
-        const float* q = t.q + (h0 + h) * t.q_stride;
-        F32v<P> acc = P::fzero();
-        int d = 0;
-        for (; d + P::kLanes <= dk; d += P::kLanes) acc = P::fmadd(P::fload(q + d), load_kv<P, kF16>(t.k, kb + d), acc);
-        float s = P::hsum(acc);
-        for (; d < dk; ++d) s += q[d] * kv_at<P, kF16>(t.k, kb + d);
-        sc[h][jj] = s * t.scale;
-      }
+      qk(t.q + h0 * t.q_stride, t.q_stride, t.k, kb, dk, t.scale, sc, jj);
     }
     for (int h = 0; h < nh; ++h) {
       float bm = mx[h];
@@ -226,8 +252,8 @@ void attend_group(const AttnTask& t, int h0, int nh) {
 
 template <class P>
 void attend(const AttnTask& t) {
-  for (int h0 = 0; h0 < t.group; h0 += 8) {
-    const int nh = std::min(8, t.group - h0);
+  for (int h0 = 0; h0 < t.group; h0 += kAttnMaxHeads) {
+    const int nh = std::min(kAttnMaxHeads, t.group - h0);
     if (t.f16) attend_group<P, true>(t, h0, nh);
     else attend_group<P, false>(t, h0, nh);
   }
