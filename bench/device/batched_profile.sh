@@ -4,7 +4,12 @@
 # runs) and llama-batched-bench's measurement, for several choices of which
 # products take the matrix-vector kernels (JETLM_CUDA_MV mvn/mvchunk); then one
 # 32-sequence run with the backend's counters and, where nsys exists, a trace.
-#   bench/device/batched_profile.sh .devbin   (holds jetlm.xz)
+#   bench/device/batched_profile.sh .devbin   (holds jetlm.xz and lib.txz; carry .devbin)
+# lib.txz: the shared libraries jetlm links that the device image lacks (cpp-httplib,
+# curl, pcre2 and theirs), made here with
+#   mkdir -p /tmp/dl/lib && cp -L $(ldd build-cuda/jetlm | awk '/=> \/lib/{print $3}' \
+#     | grep -v 'libc.so\|libm.so\|libgcc\|libstdc\|libdl\|libpthread\|librt\|libresolv') /tmp/dl/lib \
+#     && tar cJf .devbin/lib.txz -C /tmp/dl lib
 # Environment: MV_VARIANTS (space-separated JETLM_CUDA_MV values, "-" = defaults),
 # MODELS (preset:type list), NPL (batched-bench -npl).
 set -u
@@ -16,6 +21,10 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
 done
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 xz -dc "$dir/jetlm.xz" > /tmp/b/jetlm && chmod +x /tmp/b/jetlm
+if [ -e "$dir/lib.txz" ]; then
+  mkdir -p /tmp/dl && tar xJf "$dir/lib.txz" -C /tmp/dl && export LD_LIBRARY_PATH="/tmp/dl/lib:${LD_LIBRARY_PATH:-}"
+fi
+ldd /tmp/b/jetlm | grep "not found"
 J=/tmp/b/jetlm
 variants="${MV_VARIANTS:-- mvchunk=8 mvn=1,mvchunk=0}"
 models="${MODELS:-llama-3.2-1b:Q4_K_M qwen2.5-0.5b:Q4_K_M}"
