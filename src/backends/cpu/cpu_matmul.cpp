@@ -32,10 +32,10 @@ namespace {
 
 // Bytes of a row tile that the token block should leave room for in L2.
 constexpr int64_t kActBlockBytes = 256 * 1024;
-// Up to this many tokens take the fused matrix-vector kernel once per token
-// (decoding every weight again, but reading it from memory once): rows in
-// blocks of about kFewTokenRowBytes, which stay in L2 while the tokens pass.
-constexpr int kFewTokens = 3;
+// Below the wide kernel's range, tokens take the fused matrix-vector kernel
+// once each (decoding every weight again, but reading it from memory once):
+// rows in blocks of about kFewTokenRowBytes, which stay in L2 while they pass.
+constexpr int kFewTokens = cpu::kWideMinTokens - 1;
 constexpr int64_t kFewTokenRowBytes = 64 * 1024;
 
 // Token t's rows of quantized activations, as a one-token ActQ8.

@@ -67,7 +67,7 @@ struct CpuKernels {
 
 constexpr int kMaxTileRows = 4;
 constexpr int kMaxWideRows = kMaxWideRowsLayout;
-constexpr int kWideMinTokens = 4;
+constexpr int kWideMinTokens = 4;  // (fewer: the one-token kernel once per token, cpu_matmul.cpp; measured in docs/benchmarks.md, session 10)
 
 // The tables compiled into this binary; null when the ISA is not built for this architecture.
 const CpuKernels* kernels_scalar();
